@@ -1,0 +1,54 @@
+/**
+ * The copy catalog: one JSON file per vault in the evidence store listing every cycle's copy, its verdict
+ * and where its evidence is. Written atomically (temp file + rename); entries are only ever appended.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CycleResult } from '../workflows/messages';
+
+export interface CatalogEntry {
+  copyId: string;
+  recordedAt: string;
+  outcome: CycleResult['outcome'];
+  verdict: CycleResult['verdict'];
+  copy?: CycleResult['copy'];
+  validation?: CycleResult['validation'];
+  exposureSeconds?: number;
+  report: string;
+}
+
+const catalogPath = (evidenceDir: string, vaultId: string) => join(evidenceDir, vaultId, 'catalog.json');
+
+export async function readCatalog(evidenceDir: string, vaultId: string): Promise<CatalogEntry[]> {
+  try {
+    return JSON.parse(await readFile(catalogPath(evidenceDir, vaultId), 'utf8')) as CatalogEntry[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Adds or replaces (a retried RECORD) the entry of one copy. */
+export async function recordInCatalog(evidenceDir: string, vaultId: string, entry: CatalogEntry): Promise<void> {
+  const entries = (await readCatalog(evidenceDir, vaultId)).filter((e) => e.copyId !== entry.copyId);
+  entries.push(entry);
+  const path = catalogPath(evidenceDir, vaultId);
+  await mkdir(join(evidenceDir, vaultId), { recursive: true });
+  await writeFile(`${path}.tmp`, JSON.stringify(entries, null, 2));
+  await rename(`${path}.tmp`, path);
+}
+
+/** The newest clean copy before this one: the baseline new copies are compared with. */
+export async function latestValidatedCopy(evidenceDir: string, vaultId: string, exceptCopyId: string): Promise<CatalogEntry | undefined> {
+  const entries = await readCatalog(evidenceDir, vaultId);
+  return entries.filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated' && e.validation).pop();
+}
+
+/** Change rates of earlier clean copies, for the vault's own baseline. */
+export async function baselineChangeRates(evidenceDir: string, vaultId: string, exceptCopyId: string): Promise<number[]> {
+  const entries = await readCatalog(evidenceDir, vaultId);
+  return entries
+    .filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated')
+    .map((e) => e.validation?.scores?.changeRate)
+    .filter((r): r is number => typeof r === 'number');
+}

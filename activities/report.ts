@@ -1,0 +1,83 @@
+/** RECORD: the cycle's report (JSON for machines, Markdown for people) and its catalog entry. */
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ActivityDeps } from './deps';
+import { findVault } from '../config/load';
+import type { CycleResult } from '../workflows/messages';
+import { recordInCatalog } from './catalog';
+import { copyDir } from './validation';
+
+export function reportActivities(deps: ActivityDeps) {
+  return {
+    async recordReport(vaultId: string, copyId: string, result: CycleResult): Promise<{ path: string; digest: string; markdownPath: string }> {
+      findVault(deps.config, vaultId);
+      const dir = copyDir(deps.config.evidenceDir, vaultId, copyId);
+      await mkdir(dir, { recursive: true });
+      const json = JSON.stringify({ format: 'ir-report/1', ...result, report: undefined }, null, 2) + '\n';
+      const path = join(dir, 'report.json');
+      const markdownPath = join(dir, 'report.md');
+      await writeFile(path, json);
+      await writeFile(markdownPath, renderMarkdown(result));
+      await recordInCatalog(deps.config.evidenceDir, vaultId, {
+        copyId,
+        recordedAt: new Date().toISOString(),
+        outcome: result.outcome,
+        verdict: result.verdict,
+        copy: result.copy,
+        validation: result.validation,
+        exposureSeconds: result.exposure.seconds,
+        report: path,
+      });
+      if (result.outcome !== 'validated') {
+        await deps.alert({
+          severity: result.outcome === 'suspect' ? 'critical' : 'warning',
+          vaultId,
+          summary: `cycle ${copyId} of vault ${vaultId} ended ${result.outcome}${result.lastError ? `: ${result.lastError}` : ''}`,
+          detail: path,
+        });
+      }
+      return { path, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, markdownPath };
+    },
+  };
+}
+
+const fmtSeconds = (s?: number) => (s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
+
+export function renderMarkdown(r: CycleResult): string {
+  const lines: string[] = [];
+  lines.push(`# Isolated recovery cycle ${r.copyId} — vault ${r.vaultId}`, '');
+  lines.push(`| | |`, `|---|---|`);
+  lines.push(`| outcome | **${r.outcome}** |`);
+  lines.push(`| verdict | ${r.verdict} |`);
+  lines.push(`| gap at end | ${r.gap} |`);
+  lines.push(`| exposure window | ${fmtSeconds(r.exposure.seconds)} (opened ${r.exposure.openedAt ?? '–'}, verified closed ${r.exposure.closedAt ?? '–'}; maxOpen ${fmtSeconds(r.exposure.maxOpenSeconds)}) |`);
+  if (r.abort) lines.push(`| abort | by ${r.abort.by} at ${r.abort.at}: ${r.abort.reason} |`);
+  if (r.lastError) lines.push(`| error | ${r.lastError.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+  if (r.copy) {
+    lines.push(`| copy | ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes |`);
+    lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
+  }
+  if (r.replication) lines.push(`| replication | sync point ${r.replication.syncPoint}, synced as of ${r.replication.syncedAsOf ?? '–'} |`);
+  lines.push('', '## Phases', '', '| phase | started | seconds |', '|---|---|---|');
+  for (const p of r.phases) lines.push(`| ${p.phase} | ${p.startedAt} | ${fmtSeconds(p.seconds)} |`);
+  if (r.validation) {
+    const v = r.validation;
+    lines.push('', '## Validation', '');
+    lines.push(`- source manifest: \`${v.source.path}\` (${v.source.files} files, root ${v.source.root.slice(0, 16)}…)`);
+    lines.push(`- copy manifest: \`${v.copy.path}\` (${v.copy.files} files, root ${v.copy.root.slice(0, 16)}…)`);
+    lines.push(`- source and copy ${v.equal ? 'are identical (equal Merkle roots)' : 'DIFFER'}`);
+    if (v.previousCopyId) lines.push(`- compared with previous copy ${v.previousCopyId}`);
+    for (const reason of v.reasons) lines.push(`- **${reason}**`);
+    lines.push(`- full findings: \`${v.detailPath}\``);
+  }
+  if (r.findings.length) {
+    lines.push('', '## Findings (worst first)', '', '| severity | class | path | detail |', '|---|---|---|---|');
+    for (const f of r.findings) lines.push(`| ${f.severity} | ${f.class} | \`${f.path}\` | ${f.detail ?? ''} |`);
+  }
+  if (r.rejectedMessages.length) {
+    lines.push('', '## Rejected operator messages', '');
+    for (const m of r.rejectedMessages) lines.push(`- ${m}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,154 @@
+/**
+ * `npm run demo`: the embedded default in one command. Starts a Temporal dev server (SQLite under .data/,
+ * UI on :8233; or uses TEMPORAL_ADDRESS), the lab simulators and a worker, runs one cycle on the lab vault
+ * and prints it as it happens. Exit 0 only when the copy validated and the gap is verified closed.
+ * Ctrl-C aborts a running cycle (the gap is closed first), then stops everything the demo started.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { ensureTemporalCli } from './temporal-cli';
+import { ensureSearchAttributes, startDevServer, type DevServer } from './devserver';
+import { startLab, type Lab } from '../lab';
+import { loadConfig } from '../config/load';
+import { createWorker } from '../workers/worker';
+import { isolatedRecoveryCycle } from '../workflows';
+import { abortSignal, cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/messages';
+
+const CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
+const VAULT = process.env.IR_VAULT ?? 'lab-vault';
+const say = (line: string) => console.log(`[demo] ${line}`);
+
+async function main(): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(String(err)));
+  };
+
+  let server: DevServer | undefined;
+  let address = process.env.TEMPORAL_ADDRESS;
+  let uiUrl = process.env.TEMPORAL_UI_URL;
+  try {
+    if (!address) {
+      const cliPath = await ensureTemporalCli((l) => say(l));
+      say(`starting the Temporal dev server (${cliPath}), data in .data/temporal.db`);
+      server = await startDevServer({ cliPath, port: 7233, uiPort: 8233, dbFile: resolve('.data/temporal.db'), logFile: resolve('.data/temporal.log') });
+      cleanups.push(() => server!.stop());
+      address = server.address;
+      uiUrl = server.uiUrl;
+    }
+    const connection = await Connection.connect({ address });
+    cleanups.push(() => connection.close());
+    await ensureSearchAttributes(connection);
+    const client = new Client({ connection });
+
+    say('starting the lab simulators (switch, production and vault Data Domains) in .lab/');
+    const lab: Lab = await startLab({ dir: resolve('.lab'), log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`) });
+    cleanups.push(() => lab.close());
+    say(`lab: switch ssh ${lab.endpoints.host}:${lab.endpoints.switch.port}, prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
+
+    const config = loadConfig(CONFIG);
+    const native = await NativeConnection.connect({ address });
+    cleanups.push(() => native.close());
+    const worker = await createWorker({ connection: native, config });
+    say(`worker on task queue ${TASK_QUEUE}`);
+
+    const outcome = await worker.runUntil(async () => {
+      // One id per vault: a demo interrupted earlier is picked up again instead of starting a second cycle.
+      const handle = await client.workflow.start(isolatedRecoveryCycle, {
+        taskQueue: TASK_QUEUE,
+        workflowId: cycleWorkflowId(VAULT),
+        args: [VAULT, {}],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      say(`cycle ${handle.workflowId} started${uiUrl ? ` — watch it at ${uiUrl}/namespaces/default/workflows/${handle.workflowId}` : ''}`);
+
+      let interrupted = 0;
+      const onSigint = () => {
+        interrupted++;
+        if (interrupted === 1) {
+          say('Ctrl-C: aborting the cycle; the gap is closed before the demo stops (Ctrl-C again to stop at once)');
+          handle.signal(abortSignal, { reason: 'demo interrupted (Ctrl-C)', by: 'demo' }).catch(() => undefined);
+        } else {
+          say('stopping now; the cycle resumes and closes the gap when the demo runs again');
+          cleanup().finally(() => process.exit(130));
+        }
+      };
+      process.on('SIGINT', onSigint);
+
+      let printed = '';
+      const ticker = setInterval(() => {
+        handle
+          .query(statusQuery)
+          .then((s) => (printed = printProgress(s, printed)))
+          .catch(() => undefined);
+      }, 250);
+      try {
+        const result = await handle.result();
+        printed = printProgress(result, printed);
+        return result;
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) {
+          const details = (err.cause as any)?.details?.[0] as CycleResult | undefined;
+          say(`cycle FAILED: ${err.cause?.message ?? err.message}`);
+          return details;
+        }
+        throw err;
+      } finally {
+        clearInterval(ticker);
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+    const portsDown = lab.vaultPortsDown();
+    const replication = lab.replication();
+    if (outcome) summarize(outcome);
+    say(`lab check: vault ports ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
+    if (uiUrl) say(`Temporal UI: ${uiUrl} (search: IrVault="${VAULT}")`);
+    const ok = outcome?.outcome === 'validated' && outcome.gap === 'closed' && portsDown && !replication.enabled;
+    say(ok ? 'OK: copy validated and the air gap is verified closed' : 'NOT OK: see above');
+    return ok ? 0 : 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+function printProgress(s: CycleStatus, printed: string): string {
+  let out = printed;
+  for (const p of s.phases) {
+    const key = `${p.phase}:${p.endedAt ? 'end' : 'start'}`;
+    if (!out.includes(`|${p.phase}:start`)) {
+      say(`→ ${p.phase}${p.phase === 'OPEN' ? ' (no shutdown on the vault ports)' : p.phase === 'CLOSE' ? ' (replication disabled, ports shut and verified)' : ''}`);
+      out += `|${p.phase}:start`;
+    }
+    if (p.endedAt && !out.includes(`|${key}`)) {
+      say(`  ${p.phase} done in ${p.seconds?.toFixed(1)} s`);
+      out += `|${key}`;
+    }
+  }
+  return out;
+}
+
+function summarize(r: CycleResult): void {
+  say(`outcome: ${r.outcome}, verdict: ${r.verdict}, gap: ${r.gap}`);
+  if (r.exposure.seconds !== undefined) {
+    say(`exposure window: ${r.exposure.seconds.toFixed(1)} s (opened ${r.exposure.openedAt}, verified closed ${r.exposure.closedAt}; maxOpen ${r.exposure.maxOpenSeconds} s)`);
+  }
+  if (r.copy) say(`copy ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes, ${r.copy.lockMode} lock until ${r.copy.lockedUntil}`);
+  if (r.validation) say(`validation: source and copy ${r.validation.equal ? 'identical' : 'DIFFER'} (root ${r.validation.copy.root.slice(0, 16)}…); ${r.validation.reasons.join('; ') || 'no findings'}`);
+  for (const f of r.findings.slice(0, 10)) say(`  ${f.severity} ${f.class} ${f.path}${f.detail ? ` — ${f.detail}` : ''}`);
+  if (r.report) {
+    say(`report: ${r.report.markdownPath} (and report.json, ${r.report.digest})`);
+    if (process.env.IR_DEMO_PRINT_REPORT) console.log(readFileSync(r.report.markdownPath, 'utf8'));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`[demo] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

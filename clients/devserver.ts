@@ -1,0 +1,138 @@
+/**
+ * Starts (or attaches to) the Temporal server the demo and the tests use, and makes sure the project's
+ * search attributes exist on it. A dev server started with an existing SQLite file ignores new
+ * `--search-attribute` flags, so attributes are always registered through the operator API as well.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { searchAttributeNames } from '../workflows/messages';
+
+export interface DevServerOptions {
+  cliPath: string;
+  ip?: string;
+  port?: number; // 0 or undefined: a free port
+  uiPort?: number | false; // false: headless
+  dbFile?: string; // SQLite file (a restart resumes); in-memory when unset
+  namespace?: string;
+  logFile?: string; // server output goes here (it is noisy)
+  startupTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(ip = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, ip, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function portFree(port: number, ip: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, ip, () => srv.close(() => resolve(true)));
+  });
+}
+
+// temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+const KEYWORD = 2;
+
+/** Registers the project's search attributes if missing (idempotent, any server). */
+export async function ensureSearchAttributes(connection: Connection, namespace = 'default'): Promise<void> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  const missing = searchAttributeNames.filter((n) => !have.has(n));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])),
+  });
+  // Registration is asynchronous on some servers: wait until they are visible.
+  for (let i = 0; i < 50; i++) {
+    const now = await connection.operatorService.listSearchAttributes({ namespace });
+    if (missing.every((n) => n in (now.customAttributes ?? {}))) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`search attributes ${missing.join(', ')} did not appear on the server`);
+}
+
+export async function waitForServer(address: string, timeoutMs: number, child?: ChildProcess): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`temporal server exited early with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2000 });
+      await connection.workflowService.getSystemInfo({});
+      return connection;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`Temporal server at ${address} not ready after ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const namespace = opts.namespace ?? 'default';
+  const port = opts.port || (await freePort(ip));
+  if (!(await portFree(port, ip))) {
+    throw new Error(
+      `Port ${ip}:${port} is already in use. Stop whatever runs there, or use that server with TEMPORAL_ADDRESS=${ip}:${port}.`,
+    );
+  }
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  if (opts.dbFile) {
+    mkdirSync(dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  if (opts.uiPort === false || opts.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort));
+  for (const name of searchAttributeNames) args.push('--search-attribute', `${name}=Keyword`);
+
+  let stdio: 'ignore' | number = 'ignore';
+  if (opts.logFile) {
+    mkdirSync(dirname(opts.logFile), { recursive: true });
+    stdio = openSync(opts.logFile, 'a');
+  }
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', stdio, stdio] });
+  const address = `${ip}:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const connection = await waitForServer(address, opts.startupTimeoutMs ?? 60000, child);
+    await ensureSearchAttributes(connection, namespace);
+    await connection.close();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    address,
+    pid: child.pid,
+    uiUrl: typeof opts.uiPort === 'number' ? `http://${ip}:${opts.uiPort}` : undefined,
+    stop,
+  };
+}

@@ -1,0 +1,81 @@
+/** Loads and checks the vault configuration; every wrong field is named by its path with the fix. */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config, type SecretRef, type VaultConfig } from './schema';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG = 'config/lab.yaml';
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/** Parses a config object; relative paths are taken relative to `baseDir` (the config file's folder). */
+export function parseConfig(raw: unknown, source: string, baseDir: string): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+    throw new ConfigError(`${source} is not a valid vault configuration:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  const seen = new Set<string>();
+  for (const [i, v] of config.vaults.entries()) {
+    if (seen.has(v.id)) throw new ConfigError(`${source} is not a valid vault configuration:\n  vaults[${i}].id: "${v.id}" is used twice; vault ids must be unique`);
+    seen.add(v.id);
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  config.evidenceDir = abs(config.evidenceDir);
+  for (const v of config.vaults) {
+    v.source.mountPath = abs(v.source.mountPath);
+    v.vault.replicaMountPath = abs(v.vault.replicaMountPath);
+    v.vault.copiesMountPath = abs(v.vault.copiesMountPath);
+    for (const ep of [v.switch, v.source.dd, v.vault.dd]) {
+      if ('knownHostsFile' in ep.hostKey) ep.hostKey.knownHostsFile = abs(ep.hostKey.knownHostsFile);
+      if ('file' in ep.password) ep.password.file = abs(ep.password.file);
+    }
+    if (v.switch.enableSecret && 'file' in v.switch.enableSecret) v.switch.enableSecret.file = abs(v.switch.enableSecret.file);
+  }
+  return config;
+}
+
+export function loadConfig(path = process.env.IR_CONFIG ?? DEFAULT_CONFIG): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the vault configuration ${path}: ${(err as Error).message}. Set IR_CONFIG to the config file.`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, path, dirname(resolve(path)));
+}
+
+export function findVault(config: Config, vaultId: string): VaultConfig {
+  const vault = config.vaults.find((v) => v.id === vaultId);
+  if (!vault) {
+    throw new ConfigError(`unknown vault "${vaultId}": configured vaults are ${config.vaults.map((v) => `"${v.id}"`).join(', ')}`);
+  }
+  return vault;
+}
+
+/** Resolves a secret at run time (activities only); the error names the reference, never a value. */
+export function resolveSecret(ref: SecretRef, what: string): string {
+  if ('env' in ref) {
+    const value = process.env[ref.env];
+    if (!value) throw new ConfigError(`${what}: environment variable ${ref.env} is not set; export it on the worker`);
+    return value;
+  }
+  try {
+    return readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read secret file ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The vault configuration (zod). Secrets are references (an environment variable or a file), never
+ * values: the config is loaded by workers, and nothing from it but ids and policy numbers reaches history.
+ */
+import { z } from 'zod';
+
+const duration = z
+  .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
+  .transform((v) => (typeof v === 'number' ? v : parseDuration(v)));
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${text}`);
+  const n = Number(m[1]);
+  return n * { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+export const secretRef = z.union(
+  [z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })],
+  { error: 'a secret reference: {env: VAR_NAME} or {file: /path/to/file}; secrets are never written inline' },
+);
+export type SecretRef = z.infer<typeof secretRef>;
+
+export const hostKeyPin = z.union(
+  [
+    z.strictObject({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an OpenSSH fingerprint like SHA256:abc… (ssh-keygen -lf)') }),
+    z.strictObject({ knownHostsFile: z.string().min(1) }),
+  ],
+  { error: 'a pinned host key: {fingerprint: "SHA256:…"} or {knownHostsFile: path}' },
+);
+
+const sshEndpoint = {
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  username: z.string().min(1),
+  password: secretRef,
+  hostKey: hostKeyPin,
+};
+
+export const switchSchema = z.strictObject({
+  ...sshEndpoint,
+  platform: z.enum(['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos']),
+  enableSecret: secretRef.optional(),
+  ports: z.array(z.string().min(1)).min(1, 'list at least one vault replication port'),
+  saveConfig: z.boolean().default(false),
+});
+
+export const dataDomainSchema = z.strictObject({
+  ...sshEndpoint,
+  label: z.string().optional(),
+});
+
+export const vaultSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  description: z.string().optional(),
+  switch: switchSchema,
+  source: z.strictObject({
+    dd: dataDomainSchema,
+    mtree: z.string().startsWith('/data/col1/'),
+    mountPath: z.string().min(1), // where the worker sees the source MTree (NFS mount)
+  }),
+  vault: z.strictObject({
+    dd: dataDomainSchema,
+    replicaMtree: z.string().startsWith('/data/col1/'),
+    replicaMountPath: z.string().min(1),
+    copiesMtree: z.string().startsWith('/data/col1/'), // retention-lock MTree where copies land
+    copiesMountPath: z.string().min(1),
+  }),
+  replication: z.strictObject({
+    contexts: z.array(z.string().regex(/^mtree:\/\/[^/]+\/data\/col1\/.+/, 'an MTree replication destination like mtree://vault-dd/data/col1/x')).min(1),
+  }),
+  policy: z
+    .strictObject({
+      retention: duration.default(7 * 86400),
+      maxOpen: duration.default(4 * 3600),
+      pollInterval: duration.default(10),
+      stall: duration.default(15 * 60),
+      linkUpTimeout: duration.default(120),
+      algorithm: z.enum(['sha256', 'blake3']).default('sha256'),
+    })
+    .prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  evidenceDir: z.string().min(1).default('.evidence'),
+  vaults: z.array(vaultSchema).min(1, 'define at least one vault'),
+});
+
+export type VaultConfig = z.infer<typeof vaultSchema>;
+export type Config = z.infer<typeof configSchema>;

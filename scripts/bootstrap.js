@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Installs the project's npm dependencies when they are missing, so `npm run demo` and `npm test` work on a
+// fresh clone. Plain CommonJS with no dependencies of its own: it runs before anything is installed.
+const { existsSync } = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const needed = ['@temporalio/worker', 'ssh2', 'tsx', 'zod', 'yaml'];
+const missing = needed.filter((m) => !existsSync(join(root, 'node_modules', m, 'package.json')));
+if (missing.length) {
+  console.error(`[bootstrap] installing npm dependencies (missing: ${missing.join(', ')})`);
+  const lock = existsSync(join(root, 'package-lock.json'));
+  const r = spawnSync('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status || 1);
+}

@@ -1,0 +1,213 @@
+/**
+ * The cycle on a real Temporal dev server against the lab over real SSH: clean run, abort, a device fault,
+ * a killed worker, the maxOpen timer, bad input. After every test the lab's switch shows every vault port down.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { createWorker } from '../workers/worker';
+import { isolatedRecoveryCycle } from '../workflows';
+import { abortSignal, statusQuery, IrGapState, IrPhase, type CycleResult, type Phase } from '../workflows/messages';
+import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+
+jest.setTimeout(180_000);
+
+let bundle: WorkflowBundleWithSourceMap;
+let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+let t: TestLab;
+let seq = 0;
+
+async function waitForPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const s = await handle.query(statusQuery);
+      if (s.phase === phase) return;
+    } catch {
+      // not started yet: no worker has run the first task
+    }
+    if (Date.now() > deadline) throw new Error(`phase ${phase} not reached in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function failureOf(handle: WorkflowHandle): Promise<{ message: string; result: CycleResult }> {
+  const err = await handle.result().then(
+    () => {
+      throw new Error('the cycle was expected to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as any;
+  return { message: cause.message, result: cause.details?.[0] as CycleResult };
+}
+
+function start(taskQueue: string, policy: Record<string, unknown> = {}, vaultId = VAULT) {
+  return temporal.client.workflow.start(isolatedRecoveryCycle, {
+    taskQueue,
+    workflowId: `test-cycle-${Date.now()}-${seq++}`,
+    args: [vaultId, policy],
+  });
+}
+
+describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () => {
+  beforeAll(async () => {
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    temporal = await connectTemporal();
+  });
+  afterAll(async () => {
+    await temporal?.close();
+  });
+  beforeEach(async () => {
+    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 });
+  });
+  afterEach(async () => {
+    // The invariant every test ends on: the gap is closed.
+    expect(t.lab.vaultPortsDown()).toBe(true);
+    expect(t.lab.replication().enabled).toBe(false);
+    await t.close();
+  });
+
+  const worker = (taskQueue: string) => createWorker({ connection: temporal.native, config: t.config, taskQueue, workflowBundle: bundle });
+
+  test('a clean cycle replicates, locks, validates, closes and records', async () => {
+    const tq = `clean-${seq}`;
+    const w = await worker(tq);
+    const result = await w.runUntil(async () => {
+      const handle = await start(tq);
+      const r = await handle.result();
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(IrPhase)).toBe('DONE');
+      expect(described.typedSearchAttributes.get(IrGapState)).toBe('closed');
+      return r;
+    });
+    expect(result.outcome).toBe('validated');
+    expect(result.verdict).toBe('clean');
+    expect(result.gap).toBe('closed');
+    expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE', 'CLOSE', 'RECORD']);
+    expect(result.exposure.seconds).toBeGreaterThan(0);
+    expect(result.validation?.equal).toBe(true);
+    expect(result.validation?.source.root).toBe(result.validation?.copy.root);
+    expect(result.copy!.files).toBe(result.validation!.source.files);
+    // Every file of the copy is locked on the storage until at least the requested retention.
+    const lock = t.lab.lockOf(`${result.copyId}/${firstFile(result)}`);
+    expect(lock.locked).toBe(true);
+    expect(lock.until!.getTime()).toBeGreaterThanOrEqual(Date.parse(result.copy!.lockedUntil) - 1000);
+    // The report is in the evidence store, with phases and the exposure window.
+    const report = JSON.parse(readFileSync(result.report!.path, 'utf8'));
+    expect(report.outcome).toBe('validated');
+    expect(report.exposure.seconds).toBe(result.exposure.seconds);
+    expect(readFileSync(result.report!.markdownPath, 'utf8')).toContain('exposure window');
+  });
+
+  test('abort during CONVERGE ends with the gap closed and says who aborted', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 }); // slow: converging takes a minute
+    const tq = `abort-${seq}`;
+    const w = await worker(tq);
+    const { message, result } = await w.runUntil(async () => {
+      const handle = await start(tq);
+      await waitForPhase(handle, 'CONVERGE');
+      expect(t.lab.vaultPortsDown()).toBe(false); // the gap really is open now
+      await handle.signal(abortSignal, { reason: 'suspicious activity on prod', by: 'alice' });
+      return failureOf(handle);
+    });
+    expect(message).toContain('aborted by alice: suspicious activity on prod');
+    expect(result.outcome).toBe('aborted');
+    expect(result.gap).toBe('closed');
+    expect(result.phases.map((p) => p.phase)).toContain('CLOSE');
+    expect(existsSync(result.report!.path)).toBe(true);
+  });
+
+  test('a device failure during LOCK fails the cycle with the device own words, gap closed', async () => {
+    t.lab.addFault({ device: 'vault-dd', match: '^filesys fastcopy', output: '**** Fastcopy failed: destination mtree is out of space.', exitCode: 1 });
+    const tq = `lockfail-${seq}`;
+    const w = await worker(tq);
+    const { message, result } = await w.runUntil(async () => failureOf(await start(tq)));
+    expect(message).toContain('in LOCK');
+    expect(message).toContain('**** Fastcopy failed: destination mtree is out of space.');
+    expect(result.outcome).toBe('failed');
+    expect(result.gap).toBe('closed');
+  });
+
+  test('the maxOpen timer forces the close path', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    const tq = `maxopen-${seq}`;
+    const w = await worker(tq);
+    const { message, result } = await w.runUntil(async () => failureOf(await start(tq, { maxOpenSeconds: 3 })));
+    expect(message).toContain('maxOpen');
+    expect(result.gap).toBe('closed');
+    expect(result.exposure.seconds).toBeLessThan(30);
+  });
+
+  test('a malformed abort payload is rejected, named, and changes nothing', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 1024 * 1024 });
+    const tq = `badabort-${seq}`;
+    const w = await worker(tq);
+    const result = await w.runUntil(async () => {
+      const handle = await start(tq);
+      await waitForPhase(handle, 'CONVERGE');
+      await handle.signal(abortSignal, { reason: 42 } as any);
+      const status = await handle.query(statusQuery);
+      expect(status.rejectedMessages.join()).toContain('"reason" must be a string');
+      return handle.result();
+    });
+    expect(result.outcome).toBe('validated');
+    expect(result.rejectedMessages).toHaveLength(1);
+  });
+
+  test('an unknown vault fails in PREFLIGHT naming the vault, without touching the gap', async () => {
+    const tq = `unknown-${seq}`;
+    const w = await worker(tq);
+    const { message, result } = await w.runUntil(async () => failureOf(await start(tq, {}, 'no-such-vault')));
+    expect(message).toContain('unknown vault "no-such-vault"');
+    expect(message).toContain('"lab-vault"');
+    expect(result.phases.map((p) => p.phase)).not.toContain('OPEN');
+  });
+
+  test('a worker killed with SIGKILL during CONVERGE: a new worker completes the cycle and closes the gap', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 512 * 1024 }); // ~8 s of replication
+    const tq = `sigkill-${seq}`;
+    const configPath = join(t.dir, 'config.yaml');
+    writeFileSync(configPath, stringify(t.config));
+    const spawnWorker = (): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, '../workers/main.ts')], {
+        env: { ...process.env, IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    let first: ChildProcess | undefined = spawnWorker();
+    let second: ChildProcess | undefined;
+    try {
+      const handle = await start(tq);
+      await waitForPhase(handle, 'CONVERGE', 120_000);
+      first.kill('SIGKILL');
+      await new Promise((r) => first!.once('exit', r));
+      first = undefined;
+      expect(t.lab.vaultPortsDown()).toBe(false); // the gap was left open by the dead worker
+      second = spawnWorker();
+      const result = await handle.result();
+      expect(result.outcome).toBe('validated');
+      expect(result.gap).toBe('closed');
+    } finally {
+      first?.kill('SIGKILL');
+      if (second) {
+        const exited = new Promise((r) => second!.once('exit', r));
+        second.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+});
+
+function firstFile(result: CycleResult): string {
+  const manifest = readFileSync(result.validation!.copy.path, 'utf8').split('\n')[0];
+  return manifest.replace(/^\\?[0-9a-f]+ [ *]/, '');
+}

@@ -1,0 +1,27 @@
+/**
+ * Worker entry point. Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
+ * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE. Secrets are read by activities at run time.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config/load';
+import { createWorker } from './worker';
+
+async function run() {
+  const config = loadConfig();
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({
+    connection,
+    config,
+    namespace: process.env.TEMPORAL_NAMESPACE,
+    taskQueue: process.env.IR_TASK_QUEUE,
+  });
+  console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}`);
+  await worker.run(); // stops on SIGINT/SIGTERM
+  await connection.close();
+}
+
+run().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

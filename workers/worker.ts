@@ -1,0 +1,31 @@
+/** Builds the worker: real drivers, the vault configuration, alerts to the evidence store. */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import { fileAlerter } from '../activities/notify';
+import { openSwitch } from '../activities/drivers/switch';
+import { openDataDomain } from '../activities/drivers/datadomain/cli';
+import type { Config } from '../config/schema';
+import { TASK_QUEUE } from '../workflows/messages';
+
+export function realDeps(config: Config, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  return { config, openSwitch, openDataDomain, alert: fileAlerter(config.evidenceDir), ...overrides };
+}
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  config: Config;
+  namespace?: string;
+  taskQueue?: string;
+  deps?: Partial<ActivityDeps>;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(realDeps(opts.config, opts.deps)),
+  });
+}
