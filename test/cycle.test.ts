@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
@@ -84,6 +84,8 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       const described = await handle.describe();
       expect(described.typedSearchAttributes.get(IrPhase)).toBe('DONE');
       expect(described.typedSearchAttributes.get(IrGapState)).toBe('closed');
+      // The recorded history replays on the current code: the workflow is deterministic.
+      await Worker.runReplayHistory({ workflowBundle: bundle }, await handle.fetchHistory(), handle.workflowId);
       return r;
     });
     expect(result.outcome).toBe('validated');

@@ -2,7 +2,8 @@
  * Signals, queries, search-attribute keys and the shapes they carry, shared by workflows and clients.
  * Nothing here may carry a secret: these values end up in workflow history and the UI.
  */
-import { defineQuery, defineSignal, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const TASK_QUEUE = 'isolated-recovery';
 

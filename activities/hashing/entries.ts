@@ -6,10 +6,9 @@
  * type: f file, d directory, l symlink, o other (fifo, socket, device), e unreadable.
  * size: bytes (files), target length (symlinks), 0 otherwise.
  * digest: hex content digest (files), digest of the target string (symlinks), the error code (e), '-' otherwise.
- * path: relative, '/'-separated, escaped with '\\', '\n', '\r' (always, so a line never holds a raw newline);
- *       an unreadable directory keeps its trailing '/'.
+ * path: relative, '/'-separated, escaped with '\\', '\n', '\r' (always, so a line never holds a raw newline).
  *
- * Lines are sorted by entryKey (paths.ts), which makes compare a streaming merge join, and every line is a
+ * Lines are sorted by path (paths.ts compareKeys), which makes compare a streaming merge join, and every line is a
  * Merkle leaf (merkle.ts).
  */
 import { escapeName, unescapeName } from './paths';
@@ -25,8 +24,9 @@ export interface Entry {
 
 export const TYPE_NAMES: Record<EntryType, string> = { f: 'file', d: 'dir', l: 'symlink', o: 'other', e: 'unreadable' };
 
-export function entryKey(e: Pick<Entry, 'type' | 'path'>): string {
-  return e.type === 'd' ? e.path + '/' : e.path;
+/** The sort and join key (paths.ts compareKeys orders it). */
+export function entryKey(e: Pick<Entry, 'path'>): string {
+  return e.path;
 }
 
 export function formatEntry(e: Entry): string {

@@ -174,7 +174,8 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
     await pool.close();
     await manifestFh.close();
     await entriesFh.close();
-    if (!ok && !opts.onCheckpoint) await Promise.all([fsp.rm(out.manifest, { force: true }), fsp.rm(out.entries, { force: true })]);
+    // Partial outputs stay for a resume (the caller keeps checkpoints) unless cancelled.
+    if (!ok && (opts.signal?.aborted || !opts.onCheckpoint)) await Promise.all([fsp.rm(out.manifest, { force: true }), fsp.rm(out.entries, { force: true })]);
   }
   opts.signal?.throwIfAborted();
 

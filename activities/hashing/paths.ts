@@ -1,13 +1,14 @@
 /**
  * Path order and escaping shared by the walker, the manifest writers and the compare readers.
  *
- * Order: every entry has a sort key, its relative path ('/'-separated, no leading './'), plus a trailing '/'
- * for directories. Keys are ordered by Unicode code point, which is the byte order of their UTF-8 form, so
- * a depth-first walk that sorts each directory by key emits the whole tree already sorted: "a-b" < "a/" <
- * "a/x" because '-' (0x2d) < '/' (0x2f). Sorted manifests let compare be a streaming merge join.
+ * Order: entries are keyed by their relative path ('/'-separated, no leading './') and ordered component by
+ * component, names by Unicode code point (= UTF-8 byte order). That is plain string order with '/' ranked
+ * below every other character, so a depth-first walk that sorts each directory emits the whole tree already
+ * sorted ("a" < "a/x" < "a-b"), and a file and a directory of the same name share one key, which is what
+ * lets compare report type-differs. Sorted manifests make compare a streaming merge join.
  */
 
-/** Code point order of two strings (UTF-16 `<` differs from UTF-8 byte order only around surrogates). */
+/** Path order: '/' lowest, then code point order (UTF-16 `<` differs from it only around surrogates). */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
@@ -15,6 +16,8 @@ export function compareKeys(a: string, b: string): number {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
     if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
     if (x >= 0xd800 && y >= 0xd800) {
       // Surrogates (astral code points) sort after U+E000..U+FFFF in code point order.
       x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
@@ -67,6 +70,5 @@ export function extensionOf(relPath: string): string {
 }
 
 export function baseName(relPath: string): string {
-  const p = relPath.endsWith('/') ? relPath.slice(0, -1) : relPath;
-  return p.slice(p.lastIndexOf('/') + 1);
+  return relPath.slice(relPath.lastIndexOf('/') + 1);
 }

@@ -10,7 +10,7 @@ import { compareKeys } from './paths';
 
 export interface WalkItem {
   type: EntryType;
-  /** Relative path; unreadable directories keep a trailing '/'. */
+  /** Relative path. */
   path: string;
   abs: string;
   linkTarget?: string;
@@ -20,6 +20,7 @@ export interface WalkItem {
 interface Child {
   name: string;
   type: EntryType;
+  /** Relative path. */
   key: string;
 }
 
@@ -37,6 +38,7 @@ export interface WalkOptions {
 }
 
 export class TreeWalker {
+  /** rel of a frame is its directory's relative path plus '/' ('' for the root). */
   private readonly stack: Frame[] = [];
   private started = false;
 
@@ -58,25 +60,25 @@ export class TreeWalker {
         continue;
       }
       const child = frame.children[frame.next++];
-      const rel = frame.rel + child.name;
+      const rel = child.key;
       const abs = path.join(frame.abs, child.name);
       if (this.opts.exclude?.(rel)) continue;
       const after = this.opts.after;
       if (after !== undefined && compareKeys(child.key, after) <= 0) {
         // Already emitted; descend only into the directory the cursor is inside of.
-        if (child.type === 'd' && after.startsWith(child.key)) {
-          const listed = await listDir(abs, child.key).catch(() => null);
-          if (listed) this.stack.push({ abs, rel: child.key, children: listed, next: 0 });
+        if (child.type === 'd' && after.startsWith(child.key + '/')) {
+          const listed = await listDir(abs, child.key + '/').catch(() => null);
+          if (listed) this.stack.push({ abs, rel: child.key + '/', children: listed, next: 0 });
         }
         continue;
       }
       switch (child.type) {
         case 'd':
           try {
-            this.stack.push({ abs, rel: child.key, children: await listDir(abs, child.key), next: 0 });
+            this.stack.push({ abs, rel: rel + '/', children: await listDir(abs, rel + '/'), next: 0 });
             return { type: 'd', path: rel, abs };
           } catch (err) {
-            return { type: 'e', path: child.key, abs, error: errorCode(err) };
+            return { type: 'e', path: rel, abs, error: errorCode(err) };
           }
         case 'l':
           try {
@@ -96,7 +98,7 @@ async function listDir(abs: string, relPrefix: string): Promise<Child[]> {
   const children: Child[] = [];
   for (const d of dirents) {
     const type = direntType(d) ?? (await lstatType(path.join(abs, d.name)));
-    children.push({ name: d.name, type, key: type === 'd' ? relPrefix + d.name + '/' : relPrefix + d.name });
+    children.push({ name: d.name, type, key: relPrefix + d.name });
   }
   return children.sort((a, b) => compareKeys(a.key, b.key));
 }
