@@ -73,7 +73,7 @@ async function main(): Promise<number> {
           handle.signal(abortSignal, { reason: 'demo interrupted (Ctrl-C)', by: 'demo' }).catch(() => undefined);
         } else {
           say('stopping now; the cycle resumes and closes the gap when the demo runs again');
-          cleanup().finally(() => process.exit(130));
+          void cleanup().finally(() => process.exit(130));
         }
       };
       process.on('SIGINT', onSigint);

@@ -3,6 +3,7 @@
  * values: the config is loaded by workers, and nothing from it but ids and policy numbers reaches history.
  */
 import { z } from 'zod';
+import { analyticsThresholdsSchema } from '../activities/hashing/analytics';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -79,6 +80,8 @@ export const vaultSchema = z.strictObject({
       algorithm: z.enum(['sha256', 'blake3']).default('sha256'),
     })
     .prefault({}),
+  // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
+  analytics: analyticsThresholdsSchema.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -270,7 +270,8 @@ export class ReplicationEngine {
     }
     this.connection = 'connected';
     try {
-      if (this.work.length === 0 && now - this.scannedAt >= RESCAN_MS) await this.scan();
+      // Rescan now and then: the source keeps changing while the context runs (continuous replication).
+      if (now - this.scannedAt >= RESCAN_MS) await this.scan();
       // Cap the credit so a stalled loop cannot burst far above the configured bandwidth.
       const rate = this.o.bandwidthBytesPerSec;
       this.budget = Math.min(this.budget + (rate * dt) / 1000, rate * 0.2);

@@ -70,7 +70,8 @@ export class RetentionLock {
     if (!st.isFile()) return false;
     const { minSeconds, maxSeconds } = this.limits();
     const requestedAt = Math.min(st.ctimeMs, now);
-    const atime = Math.floor(st.atimeMs);
+    // Whole milliseconds: utimes() with a JS Date round-trips through nanoseconds and a double.
+    const atime = Math.round(st.atimeMs);
     if (atime < requestedAt + minSeconds * 1000 || atime > requestedAt + maxSeconds * 1000) return false;
     const current = this.state.data.locks[rel];
     if (current && Date.parse(current) >= atime) return false; // locks only grow

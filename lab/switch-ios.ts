@@ -245,7 +245,8 @@ export class IosSession {
     const p = PORTS.find((x) => x.name === name)!;
     const admin = this.ctx.ports.admin(p.name);
     const oper = this.ctx.ports.operState(p.name);
-    const first = admin === 'down' ? `${p.name} is administratively down, line protocol is down` : `${p.name} is ${oper}, line protocol is ${oper}`;
+    // Admin up without link reads `is up, line protocol is down` (docs/lab-protocol.md), also on the uncabled port.
+    const first = admin === 'down' ? `${p.name} is administratively down, line protocol is down` : `${p.name} is up, line protocol is ${oper}`;
     const mac = `70b3.1711.81${p.short.slice(-1).padStart(2, '0')}`;
     const desc = this.ctx.ports.descriptions.get(p.name);
     const up = oper === 'up';

@@ -35,6 +35,8 @@ export interface BuildManifestOptions {
   exclude?: (relPath: string) => boolean;
   /** Cancellation: stops promptly, terminates the worker threads, removes partial outputs. */
   signal?: AbortSignal;
+  /** Progress/checkpoint interval; default 500 ms (tests use 0). */
+  progressIntervalMs?: number;
 }
 
 interface Counts {
@@ -107,7 +109,7 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
 
     const report = (force: boolean) => {
       const now = Date.now();
-      if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+      if (!force && now - lastReport < (opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) return;
       lastReport = now;
       opts.onProgress?.({ files: counts.files, bytes: counts.bytes + streamingBytes, lastPath: lastKey });
       opts.onCheckpoint?.({
@@ -117,8 +119,12 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
     };
 
     const writeBatch = async (batch: Batch) => {
-      const results = batch.results ? await batch.results : [];
-      opts.signal?.throwIfAborted();
+      let results: { size: number; digest: string }[] = [];
+      try {
+        if (batch.results) results = await batch.results;
+      } finally {
+        opts.signal?.throwIfAborted(); // the pool was closed by the abort: report the abort, not that
+      }
       let gnu = '';
       let ent = '';
       let r = 0;
@@ -153,7 +159,9 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
     let files: string[] = [];
     const flush = async () => {
       if (items.length === 0) return;
-      inflight.push({ items, results: files.length > 0 ? pool.hash(files) : null });
+      const results = files.length > 0 ? pool.hash(files) : null;
+      results?.catch(() => undefined); // a batch may be abandoned on error/abort before it is awaited
+      inflight.push({ items, results });
       items = [];
       files = [];
       while (inflight.length >= maxInflight) await writeBatch(inflight.shift()!);

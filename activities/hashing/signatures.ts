@@ -1,8 +1,8 @@
 /**
  * Indicators for the ransomware analytics: ransom-note names, extensions ransomware appends, magic numbers
  * of common formats, and the types that are naturally high-entropy. Lists are curated to stay quiet on
- * ordinary data: extensions that legitimate software also uses (.enc, .vault, .java, .wallet) are left
- * out; the configuration can add more.
+ * ordinary data: extensions that legitimate software or ordinary words also use (.enc, .vault, .java,
+ * .wallet, .play, .stop) are left out; the configuration can add more.
  */
 import { baseName, extensionOf } from './paths';
 
@@ -11,14 +11,12 @@ export const RANSOMWARE_EXTENSIONS: readonly string[] = [
   'locky', 'zepto', 'odin', 'thor', 'aesir', 'zzzzz', 'osiris', 'lukitus', 'diablo6', 'asasin', 'ykcol',
   'wncry', 'wnry', 'wcry', 'wncryt',
   'encrypted', 'crypted', 'crypt', 'cryp1', 'crypz', 'cryptolocker', 'locked', 'encrypt', 'enciphered',
-  'cerber', 'cerber2', 'cerber3', 'ctbl', 'ctb2', 'ecc', 'ezz', 'exx', 'xyz', 'vvv', 'ccc', 'micro', 'ttt', 'xxx',
-  'r5a', 'kraken', 'darkness', 'nochance', 'oshit', 'kkk', 'xtbl', 'crinf', 'dharma', 'wallet_encrypted',
-  'ryk', 'ryuk', 'conti', 'lockbit', 'lockbit3', 'akira', 'djvu', 'petya', 'hive', 'phobos', 'makop', 'sodinokibi',
-  'revil', 'maze', 'egregor', 'babuk', 'blackcat', 'royal', 'play', 'medusa', 'rhysida', 'clop', 'cl0p',
-  'basta', 'avos', 'avoslocker', 'mallox', 'lockfile', 'sage', 'globe', 'purge', 'rapid', 'gandcrab', 'krab',
-  'fun', 'rdm', 'rrk', 'bip', 'combo', 'arena', 'adobe', 'gamma', 'harma', 'stop', 'puma', 'pumax',
-].filter((e) => !['play', 'fun', 'adobe', 'stop', 'combo', 'gamma', 'arena', 'globe', 'rapid', 'micro'].includes(e));
-// ^ names also common as ordinary words in file names are kept out of the default list.
+  'cerber', 'cerber2', 'cerber3', 'ctbl', 'ctb2', 'ecc', 'ezz', 'exx', 'vvv', 'ccc', 'ttt',
+  'r5a', 'kraken', 'darkness', 'nochance', 'oshit', 'xtbl', 'crinf', 'dharma', 'harma',
+  'ryk', 'ryuk', 'conti', 'lockbit', 'lockbit3', 'akira', 'djvu', 'petya', 'phobos', 'makop', 'sodinokibi',
+  'revil', 'egregor', 'babuk', 'blackcat', 'rhysida', 'clop', 'cl0p', 'avoslocker', 'mallox', 'lockfile',
+  'gandcrab', 'krab', 'rrk', 'pumax',
+];
 
 /** Exact ransom-note file names (lower case) seen across families. */
 export const RANSOM_NOTE_NAMES: readonly string[] = [
@@ -120,8 +118,5 @@ export function detectFormat(head: Uint8Array): string | null {
 export function magicContradiction(relPath: string, head: Uint8Array): string | null {
   const expected = EXPECTED_FORMATS[extensionOf(relPath)];
   if (!expected || head.length === 0) return null;
-  const found = detectFormat(head);
-  if (found && expected.includes(found)) return null;
-  if (found) return null;
-  return expected.join('|');
+  return detectFormat(head) ? null : expected.join('|');
 }

@@ -46,7 +46,7 @@ export interface DataDomainCli {
   replicationSync(dest: string): Promise<string>;
   replicationStatus(dest?: string): Promise<ReplicationStatusRow[]>;
   replicationDetailedStats(dest: string): Promise<ReplicationStats>;
-  retentionLockStatus(mtree: string): Promise<Omit<RetentionLockStatus, 'options'> & { options: Record<string, string> }>;
+  retentionLockStatus(mtree: string): Promise<RetentionLockStatus>;
   retentionReport(mtree: string): Promise<RetentionReportRow[]>;
   /** `filesys fastcopy`; resolves with the number of files the DD reports copied (null if it did not say). */
   fastcopy(source: string, destination: string): Promise<{ files: number | null }>;
@@ -59,7 +59,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const CLOCK_TTL_MS = 10 * 60_000;
 
 /** Arguments are interpolated into a command line: allow only what DD paths and replication URLs use. */
-const SAFE_ARG = /^[A-Za-z0-9][\w.\-/:@]*$/;
+const SAFE_ARG = /^(?!-)[\w.\-/:@]+$/;
 
 export async function openDataDomain(target: SshTarget & { label?: string }): Promise<DataDomainCli> {
   const label = target.label ?? `dd ${target.host}:${target.port}`;
@@ -104,6 +104,16 @@ class DdCli implements DataDomainCli {
         }`,
       );
     }
+    if (r.code === null && !r.signal && errors.length === 0) {
+      // A DD always reports an exit status; without one the channel was cut and the outcome is unknown.
+      throw new DeviceCommandError(
+        this.label,
+        cmd,
+        output,
+        `${this.label}: \`${cmd}\` ended without an exit status (connection lost?); output so far: ${JSON.stringify(output.slice(-300))}`,
+        true,
+      );
+    }
     if (errors.length > 0 || (r.code !== null && r.code !== 0) || r.signal) {
       const said = errors.length > 0 ? errors.join(' ') : output.trim() || '(no output)';
       const status = r.signal ? `signal ${r.signal}` : `exit status ${r.code}`;
@@ -137,15 +147,15 @@ class DdCli implements DataDomainCli {
     return value;
   }
 
-  replicationEnable(dest: string): Promise<string> {
+  async replicationEnable(dest: string): Promise<string> {
     return this.run(`replication enable ${this.arg(dest, 'destination')}`);
   }
 
-  replicationDisable(dest: string): Promise<string> {
+  async replicationDisable(dest: string): Promise<string> {
     return this.run(`replication disable ${this.arg(dest, 'destination')}`);
   }
 
-  replicationSync(dest: string): Promise<string> {
+  async replicationSync(dest: string): Promise<string> {
     return this.run(`replication sync ${this.arg(dest, 'destination')}`);
   }
 

@@ -284,10 +284,15 @@ export function parseFastcopy(output: string): number | null {
   return m ? parseDdNumber(m[1]) : null;
 }
 
-/** `**** …` lines: how DD OS prints errors. */
+/**
+ * `**** …` lines: how DD OS prints errors. Over exec the answer to a confirmation prompt is not echoed, so
+ * the error can follow the prompt on the same line (`… [no]: **** Operation cancelled.`).
+ */
 export function ddErrorLines(output: string): string[] {
-  return output
-    .split(/\r?\n/)
-    .filter((l) => l.startsWith('**** '))
-    .map((l) => l.trim());
+  const out: string[] = [];
+  for (const line of output.split(/\r?\n/)) {
+    const m = /(?:^|\s)(\*\*\*\* .*)$/.exec(line);
+    if (m) out.push(m[1].trim());
+  }
+  return out;
 }

@@ -19,9 +19,9 @@ export function cleanTerminalText(raw: string): string {
         let prev: string;
         do {
           prev = out;
-          out = out.replace(/[^\b]\b/, '');
+          out = out.replace(/[^\x08]\x08/, '');
         } while (out !== prev);
-        out = out.replace(/\b/g, '');
+        out = out.replace(/\x08/g, '');
       }
       return out.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
     })

@@ -1,0 +1,105 @@
+/**
+ * The lab's HTTP control API (docs/lab-protocol.md "Control"): what a test or demo does *to* the lab that no
+ * device protocol offers — inspect state, inject faults, hand-open ports, unleash ransomware.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+
+export interface ControlTarget {
+  state(): unknown;
+  addFault(f: { device: 'switch' | 'source-dd' | 'vault-dd'; match: string; output: string; exitCode?: number; times?: number }): void;
+  clearFaults(): void;
+  setPort(name: string, admin: 'up' | 'down'): void;
+  ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+}
+
+const FaultBody = z.object({
+  device: z.enum(['switch', 'source-dd', 'vault-dd']),
+  match: z.string(),
+  output: z.string(),
+  exitCode: z.number().int().optional(),
+  times: z.number().int().positive().optional(),
+});
+const RansomBody = z.object({ count: z.number().int().nonnegative() });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function body(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, r.error.message);
+  return r.data;
+}
+
+async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unknown> {
+  const url = new URL(req.url ?? '/', 'http://lab');
+  const p = url.pathname;
+  if (req.method === 'GET' && (p === '/state' || p === '/')) return t.state();
+  if (req.method === 'POST' && p === '/faults') {
+    t.addFault(parse(FaultBody, await body(req)));
+    return { ok: true };
+  }
+  if (req.method === 'DELETE' && p === '/faults') {
+    t.clearFaults();
+    return { ok: true };
+  }
+  // Port names contain slashes: /ports/Gi1/0/1/up and /ports/Gi1%2F0%2F1/up both work.
+  const port = /^\/ports\/(.+)\/(up|down)$/.exec(p);
+  if (req.method === 'POST' && port) {
+    try {
+      t.setPort(decodeURIComponent(port[1]), port[2] as 'up' | 'down');
+    } catch (err) {
+      throw new HttpError(404, (err as Error).message);
+    }
+    return { ok: true };
+  }
+  if (req.method === 'POST' && p === '/ransomware') return t.ransomware(parse(RansomBody, await body(req)).count);
+  throw new HttpError(404, `no route ${req.method} ${p}`);
+}
+
+export async function startControl(t: ControlTarget, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    route(t, req).then(
+      (result) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(result, null, 2) + '\n');
+      },
+      (err: Error) => {
+        res.writeHead(err instanceof HttpError ? err.status : 500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: err.message }) + '\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,678 @@
+/**
+ * Driver unit tests: pure parsers, host-key pinning, the CLI session engine against scripted fake devices
+ * (one per platform), and lockFiles on a temp dir. No network, no lab.
+ */
+import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'ssh2';
+import {
+  checkFingerprint,
+  checkKnownHosts,
+  hostFieldMatches,
+  keyBlobType,
+  normaliseFingerprint,
+  parseKnownHosts,
+  sha256Fingerprint,
+} from '../activities/drivers/hostkey';
+import { AuthenticationError, DeviceCommandError, DeviceError, DeviceTimeoutError } from '../activities/drivers/errors';
+import { parseIosInterface, parseJunosTerse, parseNxosInterface } from '../activities/drivers/switch/ports';
+import { PLATFORMS, promptLevel, type Platform } from '../activities/drivers/switch/platforms';
+import { cleanTerminalText, commandOutput, echoEnd, promptBase } from '../activities/drivers/switch/terminal';
+import { CliSession } from '../activities/drivers/switch/session';
+import {
+  ddErrorLines,
+  parseDdTimeNoYear,
+  parseDdTimeWithYear,
+  parseDetailedStats,
+  parseFastcopy,
+  parseReplicationStatus,
+  parseRetentionLockStatus,
+  parseRetentionPeriod,
+  parseRetentionReport,
+  parseSystemDate,
+  type DdClock,
+} from '../activities/drivers/datadomain/parse';
+import { lockFiles } from '../activities/drivers/datadomain/retention-mount';
+
+// ---------------------------------------------------------------------------------------------------
+// host keys
+
+// Fixture made with ssh-keygen: an ed25519 host key, its fingerprint, and `ssh-keygen -H` of
+// `[127.0.0.1]:2201 ssh-ed25519 …`.
+const ED_B64 = 'AAAAC3NzaC1lZDI1NTE5AAAAIJwl74fYDBWa2PfNTNjY3Pe9oA4dX+3DivHNBkuIeFrS';
+const ED_BLOB = Buffer.from(ED_B64, 'base64');
+const ED_FP = 'SHA256:hVtqZez+Rn5muRuWHU08YQqaXUoplEGAv4YgZvUqcd8';
+const HASHED_LINE = `|1|Lp9GjimR0c6h/lEnkN3+OgfanWE=|hbxXBCGpA4MPrhyGcyVAzBCIig8= ssh-ed25519 ${ED_B64}`;
+const OTHER_BLOB = Buffer.concat([ED_BLOB.subarray(0, ED_BLOB.length - 1), Buffer.from([0])]);
+
+const hasSshKeygen = spawnSync('ssh-keygen', ['-?'], { encoding: 'utf8' }).error === undefined;
+
+describe('host key fingerprints', () => {
+  test('SHA256 fingerprint of a key blob is OpenSSH\'s (unpadded base64)', () => {
+    expect(sha256Fingerprint(ED_BLOB)).toBe(ED_FP);
+    expect(keyBlobType(ED_BLOB)).toBe('ssh-ed25519');
+  });
+
+  (hasSshKeygen ? test : test.skip)('matches `ssh-keygen -lf` for fresh ed25519 and rsa keys', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drv-kg-'));
+    try {
+      for (const [type, extra] of [['ed25519', []], ['rsa', ['-b', '2048']], ['ecdsa', []]] as const) {
+        const f = join(dir, `k-${type}`);
+        const gen = spawnSync('ssh-keygen', ['-q', '-t', type, ...extra, '-N', '', '-C', '', '-f', f], { encoding: 'utf8' });
+        expect(gen.status).toBe(0);
+        const lf = spawnSync('ssh-keygen', ['-lf', `${f}.pub`], { encoding: 'utf8' }).stdout;
+        const want = lf.split(/\s+/)[1];
+        const blob = Buffer.from(readFileSync(`${f}.pub`, 'utf8').split(/\s+/)[1], 'base64');
+        expect(sha256Fingerprint(blob)).toBe(want);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('pins are normalised (prefix optional, padding dropped) and bad pins are refused', () => {
+    expect(normaliseFingerprint(ED_FP.slice('SHA256:'.length))).toBe(ED_FP);
+    expect(normaliseFingerprint(`${ED_FP}=`)).toBe(ED_FP);
+    expect(() => normaliseFingerprint('MD5:aa:bb')).toThrow(/not an OpenSSH SHA256 fingerprint/);
+    expect(checkFingerprint(ED_FP, ED_BLOB)).toEqual({ ok: true });
+    expect(checkFingerprint(ED_FP, OTHER_BLOB)).toEqual({ ok: false, reason: 'mismatch', expected: [ED_FP] });
+  });
+});
+
+describe('known_hosts', () => {
+  test('host field forms: host, [host]:port, lists, wildcards, negation, hashed', () => {
+    expect(hostFieldMatches('vault-sw1', 'vault-sw1', 22)).toBe(true);
+    expect(hostFieldMatches('vault-sw1', 'vault-sw1', 2201)).toBe(false);
+    expect(hostFieldMatches('[127.0.0.1]:2201', '127.0.0.1', 2201)).toBe(true);
+    expect(hostFieldMatches('[127.0.0.1]:2201', '127.0.0.1', 2202)).toBe(false);
+    expect(hostFieldMatches('a,b,[127.0.0.1]:2201', '127.0.0.1', 2201)).toBe(true);
+    expect(hostFieldMatches('*.lab', 'vault-dd.lab', 22)).toBe(true);
+    expect(hostFieldMatches('*.lab,!vault-dd.lab', 'vault-dd.lab', 22)).toBe(false);
+    expect(hostFieldMatches(HASHED_LINE.split(' ')[0], '127.0.0.1', 2201)).toBe(true);
+    expect(hostFieldMatches(HASHED_LINE.split(' ')[0], '127.0.0.1', 2202)).toBe(false);
+  });
+
+  test('verdicts: ok, unknown host, mismatch (names the pinned key), revoked; comments and markers', () => {
+    const text = [
+      '# comment',
+      '',
+      HASHED_LINE,
+      `[127.0.0.1]:2202 ssh-ed25519 ${ED_B64} prod-dd`,
+      `@cert-authority *.lab ssh-ed25519 ${OTHER_BLOB.toString('base64')}`,
+      `@revoked [127.0.0.1]:2203 ssh-ed25519 ${OTHER_BLOB.toString('base64')}`,
+      `[127.0.0.1]:2203 ssh-ed25519 ${ED_B64}`,
+    ].join('\n');
+    const entries = parseKnownHosts(text);
+    expect(entries).toHaveLength(5); // @cert-authority is parsed but never pins a host key
+    expect(checkKnownHosts(entries, '127.0.0.1', 2201, ED_BLOB)).toEqual({ ok: true });
+    expect(checkKnownHosts(entries, '127.0.0.1', 2202, ED_BLOB)).toEqual({ ok: true });
+    expect(checkKnownHosts(entries, '127.0.0.1', 2202, OTHER_BLOB)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+      expected: [`ssh-ed25519 ${ED_FP}`],
+    });
+    expect(checkKnownHosts(entries, '127.0.0.1', 2209, ED_BLOB)).toMatchObject({ ok: false, reason: 'unknown' });
+    expect(checkKnownHosts(entries, '127.0.0.1', 2203, OTHER_BLOB)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+
+  (hasSshKeygen ? test : test.skip)('entries hashed by `ssh-keygen -H` match', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drv-kh-'));
+    try {
+      const f = join(dir, 'known_hosts');
+      writeFileSync(f, `[10.1.2.3]:830 ssh-ed25519 ${ED_B64}\nvault-dd.example ssh-ed25519 ${ED_B64}\n`);
+      expect(spawnSync('ssh-keygen', ['-H', '-f', f], { encoding: 'utf8' }).status).toBe(0);
+      const entries = parseKnownHosts(readFileSync(f, 'utf8'));
+      expect(entries.every((e) => e.hosts.startsWith('|1|'))).toBe(true);
+      expect(checkKnownHosts(entries, '10.1.2.3', 830, ED_BLOB)).toEqual({ ok: true });
+      expect(checkKnownHosts(entries, 'vault-dd.example', 22, ED_BLOB)).toEqual({ ok: true });
+      expect(checkKnownHosts(entries, '10.1.2.3', 22, ED_BLOB)).toMatchObject({ reason: 'unknown' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// switch: terminal text, prompts, port state
+
+describe('terminal text', () => {
+  test('ANSI, CRLF, bare CR overwrite, backspace', () => {
+    expect(cleanTerminalText('\x1b[1mshow\x1b[0m ver\r\r\nok\r\n')).toBe('show ver\nok\n');
+    expect(cleanTerminalText(' --More-- \r          \rnext line')).toBe('next line '); // overwritten like a terminal does
+    expect(cleanTerminalText('abx\bc')).toBe('abc');
+  });
+
+  test('echo and output extraction', () => {
+    const text = 'show interfaces Gi1/0/1\nGigabitEthernet1/0/1 is up, line protocol is up\n  Hardware is\nvault-sw1#';
+    const from = echoEnd(text, 'show interfaces Gi1/0/1');
+    expect(commandOutput(text, from)).toBe('GigabitEthernet1/0/1 is up, line protocol is up\n  Hardware is');
+    expect(echoEnd('stale\nvault-sw1#', 'show clock')).toBe(-1);
+    expect(promptBase('vault-sw1(config-if)#')).toBe('vault-sw1');
+    expect(promptBase('netops@sw1> ')).toBe('netops@sw1');
+  });
+
+  test('prompt levels per platform', () => {
+    const ios = PLATFORMS['cisco-ios'];
+    expect(promptLevel(ios, 'vault-sw1>')).toBe('exec');
+    expect(promptLevel(ios, 'vault-sw1#')).toBe('privileged');
+    expect(promptLevel(ios, 'vault-sw1(config)#')).toBe('configuration');
+    expect(promptLevel(ios, 'vault-sw1(config-if)#')).toBe('configuration');
+    expect(promptLevel(ios, 'GigabitEthernet1/0/1 is up, line protocol is up')).toBeUndefined();
+    const nx = PLATFORMS['cisco-nxos'];
+    expect(promptLevel(nx, 'n9k(config-if)#')).toBe('configuration');
+    expect(promptLevel(nx, 'n9k(config-s)#')).toBeUndefined();
+    const eos = PLATFORMS['arista-eos'];
+    expect(promptLevel(eos, 'leaf 1(config-if-Et1)#')).toBe('configuration');
+    expect(promptLevel(eos, 'leaf 1#')).toBe('privileged');
+    const junos = PLATFORMS.junos;
+    expect(promptLevel(junos, 'netops@vault-sw2>')).toBe('exec');
+    expect(promptLevel(junos, 'netops@vault-sw2#')).toBe('configuration');
+  });
+});
+
+describe('port state parsers', () => {
+  test('IOS / EOS first line', () => {
+    expect(parseIosInterface('Gi1/0/1', 'GigabitEthernet1/0/1 is up, line protocol is up\n  Hardware is Ten Gigabit')).toEqual({
+      port: 'Gi1/0/1',
+      admin: 'up',
+      oper: 'up',
+      line: 'GigabitEthernet1/0/1 is up, line protocol is up',
+    });
+    expect(parseIosInterface('Gi1/0/2', 'GigabitEthernet1/0/2 is administratively down, line protocol is down')).toMatchObject({
+      admin: 'down',
+      oper: 'down',
+    });
+    expect(parseIosInterface('Gi1/0/2', 'GigabitEthernet1/0/2 is up, line protocol is down (notconnect)')).toMatchObject({
+      admin: 'up',
+      oper: 'down',
+    });
+    expect(parseIosInterface('Gi1/0/3', 'GigabitEthernet1/0/3 is down, line protocol is down (err-disabled)')).toMatchObject({
+      admin: 'up',
+      oper: 'down',
+    });
+    expect(parseIosInterface('Ethernet1', 'Ethernet1 is up, line protocol is up (connected)')).toMatchObject({ admin: 'up', oper: 'up' });
+    expect(() => parseIosInterface('Gi1/0/9', "% Invalid input detected at '^' marker.")).toThrow(/cannot read the state of Gi1\/0\/9/);
+  });
+
+  test('NX-OS', () => {
+    expect(parseNxosInterface('Eth1/1', 'Ethernet1/1 is down (Administratively down)\nadmin state is down, Dedicated Interface')).toEqual({
+      port: 'Eth1/1',
+      admin: 'down',
+      oper: 'down',
+      line: 'Ethernet1/1 is down (Administratively down)',
+    });
+    expect(parseNxosInterface('Eth1/1', 'Ethernet1/1 is up\nadmin state is up, Dedicated Interface')).toMatchObject({ admin: 'up', oper: 'up' });
+    expect(parseNxosInterface('Eth1/2', 'Ethernet1/2 is down (Link not connected)')).toMatchObject({ admin: 'up', oper: 'down' });
+  });
+
+  test('Junos terse', () => {
+    const out = [
+      'Interface               Admin Link Proto    Local                 Remote',
+      'ge-0/0/1                down  down',
+      'ge-0/0/1.0              up    down inet     10.0.0.1/24',
+    ].join('\n');
+    expect(parseJunosTerse('ge-0/0/1', out)).toEqual({ port: 'ge-0/0/1', admin: 'down', oper: 'down', line: 'ge-0/0/1                down  down' });
+    expect(parseJunosTerse('xe-0/0/0', 'Interface Admin Link Proto\nxe-0/0/0 up up')).toMatchObject({ admin: 'up', oper: 'up' });
+    expect(() => parseJunosTerse('ge-0/0/9', out)).toThrow();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// the session engine against scripted devices
+
+/** A pty-like channel: echoes each input line (except while a password is read) and answers via `reply`. */
+class FakeChannel extends EventEmitter {
+  readonly stderr = new EventEmitter();
+  readonly lines: string[] = [];
+  echo = true;
+  private pending = '';
+  constructor(private readonly reply: (line: string, ch: FakeChannel) => string) {
+    super();
+  }
+  say(text: string): void {
+    setImmediate(() => this.emit('data', Buffer.from(text)));
+  }
+  write(data: string): boolean {
+    this.pending += data;
+    let nl: number;
+    while ((nl = this.pending.indexOf('\n')) >= 0) {
+      const line = this.pending.slice(0, nl);
+      this.pending = this.pending.slice(nl + 1);
+      this.lines.push(line);
+      const echo = this.echo ? `${line}\r\n` : '\r\n';
+      this.say(echo + this.reply(line, this));
+    }
+    return true;
+  }
+  end(): void {
+    setImmediate(() => this.emit('close'));
+  }
+  close(): void {
+    this.end();
+  }
+}
+
+function fakeClient(channel: FakeChannel, banner: string): Client {
+  return {
+    shell: (_w: unknown, cb: (err: Error | undefined, ch: FakeChannel) => void) => {
+      cb(undefined, channel);
+      channel.say(banner);
+    },
+  } as unknown as Client;
+}
+
+/** A tiny IOS: exec/enable/config/config-if, interface admin state, copy with confirmation. */
+function fakeIos(opts: { secret: string; hostname?: string; paging?: boolean }) {
+  const host = opts.hostname ?? 'vault-sw1';
+  let mode: 'exec' | 'priv' | 'config' | 'config-if' | 'password' = 'exec';
+  let iface = '';
+  let copyPending = false;
+  const admin = new Map<string, 'up' | 'down'>([['GigabitEthernet1/0/1', 'down']]);
+  const prompt = () => `${host}${{ exec: '>', priv: '#', config: '(config)#', 'config-if': '(config-if)#', password: '' }[mode]}`;
+  const full = (p: string) => p.replace(/^Gi/i, 'GigabitEthernet');
+  const invalid = (line: string) => `${' '.repeat(prompt().length + Math.max(0, line.indexOf(' ')))}^\r\n% Invalid input detected at '^' marker.\r\n\r\n`;
+  const reply = (line: string, ch: FakeChannel): string => {
+    const cmd = line.trim();
+    if (mode === 'password') {
+      ch.echo = true;
+      mode = cmd === opts.secret ? 'priv' : 'exec';
+      return mode === 'priv' ? prompt() : `% Access denied\r\n\r\n${prompt()}`;
+    }
+    if (copyPending) {
+      copyPending = false;
+      return `[OK]\r\n${prompt()}`;
+    }
+    if (cmd === '') return prompt();
+    if (cmd === 'terminal length 0' || cmd === 'terminal width 512') return prompt();
+    if (cmd === 'enable' && mode === 'exec') {
+      mode = 'password';
+      ch.echo = false;
+      return 'Password: ';
+    }
+    if (mode === 'priv' && cmd === 'configure terminal') {
+      mode = 'config';
+      return `Enter configuration commands, one per line.  End with CNTL/Z.\r\n${prompt()}`;
+    }
+    if ((mode === 'config' || mode === 'config-if') && cmd.startsWith('interface ')) {
+      iface = full(cmd.slice('interface '.length));
+      mode = 'config-if';
+      return prompt();
+    }
+    if (mode === 'config-if' && (cmd === 'shutdown' || cmd === 'no shutdown')) {
+      admin.set(iface, cmd === 'shutdown' ? 'down' : 'up');
+      return prompt();
+    }
+    if ((mode === 'config' || mode === 'config-if') && cmd === 'end') {
+      mode = 'priv';
+      return prompt();
+    }
+    if ((mode === 'priv' || mode === 'exec') && cmd.startsWith('show interfaces ')) {
+      const name = full(cmd.slice('show interfaces '.length));
+      const a = admin.get(name);
+      if (!a) return invalid(line) + prompt();
+      const first = a === 'up' ? `${name} is up, line protocol is up` : `${name} is administratively down, line protocol is down`;
+      if (opts.paging) return `${first}\r\n  Hardware is Ten Gigabit Ethernet\r\n --More-- `;
+      return `${first}\r\n  Hardware is Ten Gigabit Ethernet\r\n${prompt()}`;
+    }
+    if (mode === 'priv' && cmd === 'copy running-config startup-config') {
+      copyPending = true;
+      return 'Destination filename [startup-config]? ';
+    }
+    return invalid(line) + prompt();
+  };
+  return { reply, admin, prompt };
+}
+
+describe('CLI session engine (scripted IOS)', () => {
+  const ios = PLATFORMS['cisco-ios'];
+
+  test('login, enable with secret, paging off, config, show, save with confirmation', async () => {
+    const dev = fakeIos({ secret: 's3cret' });
+    const ch = new FakeChannel(dev.reply);
+    const s = await CliSession.open(fakeClient(ch, '\r\nUser Access Verification\r\n\r\nvault-sw1>'), {
+      label: 'vault switch',
+      platform: ios,
+      enableSecret: 's3cret',
+      hostnameAsDevice: true,
+    });
+    expect(s.level).toBe('privileged');
+    expect(s.device).toBe('vault-sw1');
+    expect(ch.lines.slice(0, 4)).toEqual(['enable', 's3cret', 'terminal length 0', 'terminal width 512']);
+    await s.sendConfig(['interface Gi1/0/1', 'no shutdown']);
+    expect(dev.admin.get('GigabitEthernet1/0/1')).toBe('up');
+    expect(s.level).toBe('privileged');
+    const out = await s.sendCommand('show interfaces Gi1/0/1');
+    expect(out.split('\n')[0]).toBe('GigabitEthernet1/0/1 is up, line protocol is up');
+    await s.sendCommand('copy running-config startup-config', { expect: ios.save!.expect });
+    expect(ch.lines.slice(-2)).toEqual(['copy running-config startup-config', '']);
+    s.close();
+  });
+
+  test('rejected command carries the device words; config mode is left after a rejected line', async () => {
+    const dev = fakeIos({ secret: 'x' });
+    const ch = new FakeChannel(dev.reply);
+    const s = await CliSession.open(fakeClient(ch, 'vault-sw1>'), { label: 'sw', platform: ios, enableSecret: 'x' });
+    const err = await s.sendCommand('show bogus').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceCommandError);
+    expect((err as DeviceCommandError).message).toContain("% Invalid input detected at '^' marker.");
+    expect((err as DeviceCommandError).output).toContain('^');
+    expect((err as DeviceCommandError).retryable).toBe(false);
+    const cfgErr = await s.sendConfig(['interface Gi1/0/1', 'shutdownx', 'shutdown']).catch((e: unknown) => e);
+    expect(cfgErr).toBeInstanceOf(DeviceCommandError);
+    expect((cfgErr as DeviceCommandError).command).toBe('shutdownx');
+    expect(ch.lines.slice(-1)).toEqual(['end']);
+    expect(ch.lines).not.toContain('shutdown');
+    expect(s.level).toBe('privileged');
+    s.close();
+  });
+
+  test('wrong enable secret → AuthenticationError without the secret in it', async () => {
+    const dev = fakeIos({ secret: 'right' });
+    const ch = new FakeChannel(dev.reply);
+    const err = await CliSession.open(fakeClient(ch, 'vault-sw1>'), { label: 'sw', platform: ios, enableSecret: 'wrong-secret' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as Error).message).toContain('% Access denied');
+    expect(JSON.stringify({ m: (err as Error).message, o: (err as DeviceError).output })).not.toContain('wrong-secret');
+  });
+
+  test('pager is answered with a space; timeout keeps the output so far', async () => {
+    const dev = fakeIos({ secret: 'x', paging: true });
+    const ch = new FakeChannel((line, c) => {
+      if (line === ' ' || line === '') return '';
+      return dev.reply(line, c);
+    });
+    const origWrite = ch.write.bind(ch);
+    ch.write = (data: string) => {
+      if (data === ' ') {
+        ch.say(`  Last input never\r\n${dev.prompt()}`);
+        return true;
+      }
+      return origWrite(data);
+    };
+    const s = await CliSession.open(fakeClient(ch, 'vault-sw1>'), { label: 'sw', platform: ios, enableSecret: 'x', timeoutMs: 300 });
+    const out = await s.sendCommand('show interfaces Gi1/0/1');
+    expect(out).toContain('Hardware is');
+    expect(out).toContain('Last input never');
+    expect(out).not.toContain('More');
+    // A device that never answers:
+    ch.write = () => true;
+    const err = await s.sendCommand('show clock').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect((err as DeviceTimeoutError).retryable).toBe(true);
+    s.close();
+  });
+});
+
+describe('CLI session engine (scripted Junos and NX-OS)', () => {
+  test('Junos: configure, set, commit, exit configuration-mode; commit failure rolls back', async () => {
+    const junos: Platform = PLATFORMS.junos;
+    let mode: 'op' | 'cfg' = 'op';
+    let failCommit = false;
+    const disabled = new Set<string>();
+    const staged = new Set<string>();
+    const p = () => (mode === 'op' ? 'netops@vault-sw2> ' : '\r\n[edit]\r\nnetops@vault-sw2# ');
+    const ch = new FakeChannel((line) => {
+      const cmd = line.trim();
+      if (cmd.startsWith('set cli ')) return `Screen length set to 0\r\n\r\n${p()}`;
+      if (cmd === 'configure') {
+        mode = 'cfg';
+        staged.clear();
+        disabled.forEach((x) => staged.add(x));
+        return `Entering configuration mode\r\n${p()}`;
+      }
+      let m = /^set interfaces (\S+) disable$/.exec(cmd);
+      if (mode === 'cfg' && m) return (staged.add(m[1]), p());
+      m = /^delete interfaces (\S+) disable$/.exec(cmd);
+      if (mode === 'cfg' && m) return (staged.delete(m[1]), p());
+      if (mode === 'cfg' && cmd === 'commit') {
+        if (failCommit) return `error: configuration check-out failed\r\n${p()}`;
+        disabled.clear();
+        staged.forEach((x) => disabled.add(x));
+        return `commit complete\r\n${p()}`;
+      }
+      if (mode === 'cfg' && cmd === 'rollback 0') return `load complete\r\n${p()}`;
+      if (mode === 'cfg' && cmd === 'exit configuration-mode') {
+        mode = 'op';
+        return `Exiting configuration mode\r\n\r\n${p()}`;
+      }
+      m = /^show interfaces (\S+) terse$/.exec(cmd);
+      if (m) {
+        const a = disabled.has(m[1]) ? 'down' : 'up';
+        return `Interface               Admin Link Proto    Local                 Remote\r\n${m[1].padEnd(24)}${a.padEnd(6)}${a}\r\n\r\n{master:0}\r\n${p()}`;
+      }
+      return `${' '.repeat(20)}^\r\nunknown command.\r\n\r\n${p()}`;
+    });
+    const s = await CliSession.open(fakeClient(ch, '--- JUNOS 21.4R3 built 2022\r\n{master:0}\r\nnetops@vault-sw2> '), {
+      label: 'junos',
+      platform: junos,
+    });
+    expect(s.level).toBe('exec');
+    await s.sendConfig(junos.ports.setAdmin('ge-0/0/1', 'down'));
+    expect(disabled.has('ge-0/0/1')).toBe(true);
+    expect(s.level).toBe('exec');
+    expect(junos.ports.parse('ge-0/0/1', await s.sendCommand(junos.ports.show('ge-0/0/1')))).toMatchObject({ admin: 'down' });
+    failCommit = true;
+    const err = await s.sendConfig(junos.ports.setAdmin('ge-0/0/1', 'up')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceCommandError);
+    expect((err as Error).message).toContain('error: configuration check-out failed');
+    expect(ch.lines.slice(-2)).toEqual(['rollback 0', 'exit configuration-mode']);
+    expect(disabled.has('ge-0/0/1')).toBe(true);
+    expect(s.level).toBe('exec');
+    const bad = await s.sendCommand('shw version').catch((e: unknown) => e);
+    expect((bad as Error).message).toContain('unknown command.');
+    s.close();
+  });
+
+  test('NX-OS: lands in privileged mode, no enable; Invalid command error', async () => {
+    const nx = PLATFORMS['cisco-nxos'];
+    const ch = new FakeChannel((line) => {
+      const cmd = line.trim();
+      if (cmd.startsWith('terminal ')) return 'n9k-vault# ';
+      if (cmd === 'show interface Eth1/1') return 'Ethernet1/1 is down (Administratively down)\r\nadmin state is down, Dedicated Interface\r\nn9k-vault# ';
+      return `                ^\r\n% Invalid command at '^' marker.\r\n\r\nn9k-vault# `;
+    });
+    const s = await CliSession.open(fakeClient(ch, '\r\nCisco Nexus Operating System (NX-OS) Software\r\nn9k-vault# '), { label: 'nx', platform: nx });
+    expect(ch.lines[0]).toBe('terminal length 0');
+    expect(nx.ports.parse('Eth1/1', await s.sendCommand(nx.ports.show('Eth1/1')))).toMatchObject({ admin: 'down', oper: 'down' });
+    await expect(s.sendCommand('show bogus')).rejects.toThrow("% Invalid command at '^' marker.");
+    s.close();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Data Domain parsers
+
+const clockAt = (iso: string, offsetMinutes = 0): DdClock => ({ now: new Date(iso), offsetMinutes });
+
+describe('DD dates', () => {
+  test('system show date', () => {
+    const d = parseSystemDate('Sun Nov 22 13:32:45 UTC 2026\n');
+    expect(d.now.toISOString()).toBe('2026-11-22T13:32:45.000Z');
+    expect(d.zone).toBe('UTC');
+    expect(d.offsetMinutes).toBe(0);
+    // A named zone with no fixed meaning: offset from the device wall clock vs this host's clock.
+    const cet = parseSystemDate('Sun Nov 22 14:32:45 CET 2026', new Date('2026-11-22T13:31:00Z'));
+    expect(cet.offsetMinutes).toBe(60);
+    expect(cet.now.toISOString()).toBe('2026-11-22T13:32:45.000Z');
+    expect(parseSystemDate('Mon Jul 28 13:32:00 -0500 2025').now.toISOString()).toBe('2025-07-28T18:32:00.000Z');
+    expect(() => parseSystemDate('**** error')).toThrow(/system show date/);
+  });
+
+  test('year resolution: latest such date not more than a day in the future', () => {
+    const now = clockAt('2026-11-22T13:32:45Z');
+    expect(parseDdTimeNoYear('Sun Nov 22 13:32', now)?.toISOString()).toBe('2026-11-22T13:32:00.000Z');
+    expect(parseDdTimeNoYear('Mon Nov 23 10:00', now)?.toISOString()).toBe('2026-11-23T10:00:00.000Z'); // < 1 day ahead
+    expect(parseDdTimeNoYear('Fri Dec 25 10:00', now)?.toISOString()).toBe('2025-12-25T10:00:00.000Z'); // last year
+    expect(parseDdTimeNoYear('-', now)).toBeNull();
+    // New Year: device says Jan 1, a sync on Dec 31 is last year.
+    expect(parseDdTimeNoYear('Wed Dec 31 23:59', clockAt('2027-01-01T00:05:00Z'))?.toISOString()).toBe('2026-12-31T23:59:00.000Z');
+    // Feb 29 resolves to the last leap year.
+    expect(parseDdTimeNoYear('Thu Feb 29 12:00', clockAt('2026-03-01T00:00:00Z'))?.toISOString()).toBe('2024-02-29T12:00:00.000Z');
+    // Local time east of UTC.
+    expect(parseDdTimeNoYear('Sun Nov 22 14:32', clockAt('2026-11-22T13:32:45Z', 60))?.toISOString()).toBe('2026-11-22T13:32:00.000Z');
+    expect(parseDdTimeWithYear('Sun Nov 29 13:30:00 2026', 0).toISOString()).toBe('2026-11-29T13:30:00.000Z');
+    // ctime-style space-padded day.
+    expect(parseDdTimeNoYear('Mon Nov  2 09:05', now)?.toISOString()).toBe('2026-11-02T09:05:00.000Z');
+    expect(parseDdTimeWithYear('Mon Nov  2 09:05:07 2026', 0).toISOString()).toBe('2026-11-02T09:05:07.000Z');
+    expect(parseSystemDate('Mon Nov  2 09:05:07 UTC 2026').now.toISOString()).toBe('2026-11-02T09:05:07.000Z');
+  });
+
+  test('retention periods', () => {
+    expect(parseRetentionPeriod('720minutes')).toBe(720 * 60);
+    expect(parseRetentionPeriod('1minutes')).toBe(60);
+    expect(parseRetentionPeriod('12hours')).toBe(12 * 3600);
+    expect(parseRetentionPeriod('7days')).toBe(7 * 86400);
+    expect(parseRetentionPeriod('1827days')).toBe(1827 * 86400);
+    expect(parseRetentionPeriod('720min')).toBe(720 * 60);
+    expect(parseRetentionPeriod('6day')).toBe(6 * 86400);
+    expect(parseRetentionPeriod('not set')).toBeNull();
+    expect(() => parseRetentionPeriod('7fortnights')).toThrow();
+  });
+});
+
+describe('DD replication output', () => {
+  const now = clockAt('2026-11-22T13:40:00Z');
+
+  test('replication status table (contract shape and KB shape)', () => {
+    const out = [
+      "CTX   Destination                                   Enabled   Connection     Sync'ed-as-of-time",
+      '---   -------------------------------------------   -------   ------------   ------------------',
+      '1     mtree://vault-dd.lab/data/col1/vault-prod     yes       connected      Sun Nov 22 13:32',
+      '2     mtree://vault-dd.lab/data/col1/other          no        disconnected   -',
+      '3     mtree://vault-dd.lab/data/col1/third          yes       idle           Mon Nov  2 09:05',
+      '---   -------------------------------------------   -------   ------------   ------------------',
+    ].join('\n');
+    expect(parseReplicationStatus(out, now)).toEqual([
+      {
+        ctx: 1,
+        destination: 'mtree://vault-dd.lab/data/col1/vault-prod',
+        enabled: true,
+        connection: 'connected',
+        syncedAsOf: new Date('2026-11-22T13:32:00Z'),
+      },
+      { ctx: 2, destination: 'mtree://vault-dd.lab/data/col1/other', enabled: false, connection: 'disconnected', syncedAsOf: null },
+      { ctx: 3, destination: 'mtree://vault-dd.lab/data/col1/third', enabled: true, connection: 'idle', syncedAsOf: new Date('2026-11-02T09:05:00Z') },
+    ]);
+    const kb = [
+      "CTX   Destination                              Enabled   Connection     Sync'ed-as-of-time",
+      '---   --------------------------------------   -------   ------------   ------------------',
+      '0     col://test.datadomain.com                yes       Connected      Mon Jul 28 13:32',
+      '---   ...',
+    ].join('\n');
+    expect(parseReplicationStatus(kb, now)[0]).toMatchObject({ ctx: 0, connection: 'connected', syncedAsOf: new Date('2026-07-28T13:32:00Z') });
+    expect(() => parseReplicationStatus('garbage', now)).toThrow(/header/);
+  });
+
+  test('detailed-stats key/values with comma-grouped numbers', () => {
+    const out = [
+      'Destination:                    mtree://vault-dd.lab/data/col1/vault-prod',
+      'Source:                         mtree://prod-dd.lab/data/col1/prod',
+      'State:                          normal',
+      'Enabled:                        yes',
+      'Connection:                     connected',
+      'Pre-compressed bytes remaining: 1,234,567',
+      'Files remaining:                12',
+      'Synced as of time:              Sun Nov 22 13:32',
+      'Current throughput (KB/s):      51,200',
+    ].join('\n');
+    expect(parseDetailedStats(out, now)).toEqual({
+      destination: 'mtree://vault-dd.lab/data/col1/vault-prod',
+      source: 'mtree://prod-dd.lab/data/col1/prod',
+      state: 'normal',
+      enabled: true,
+      connection: 'connected',
+      bytesRemaining: 1234567,
+      filesRemaining: 12,
+      syncedAsOf: new Date('2026-11-22T13:32:00Z'),
+      throughputKBps: 51200,
+    });
+    const never = out.replace('Sun Nov 22 13:32', '-').replace('State:                          normal', 'State: disabled');
+    expect(parseDetailedStats(never, now)).toMatchObject({ syncedAsOf: null, state: 'disabled' });
+    expect(() => parseDetailedStats('Destination: x', now)).toThrow(/Source/);
+  });
+});
+
+describe('DD retention lock output', () => {
+  test('retention-lock status', () => {
+    const out = [
+      'Retention-lock                            enabled',
+      'Retention-lock mode                       governance',
+      'Retention-lock min-retention-period       720minutes',
+      'Retention-lock max-retention-period       1827days',
+      'Retention-lock automatic-retention-period not set',
+    ].join('\n');
+    expect(parseRetentionLockStatus(out)).toMatchObject({ enabled: true, mode: 'governance', minSeconds: 43200, maxSeconds: 1827 * 86400 });
+    expect(parseRetentionLockStatus(out).options['automatic-retention-period']).toBe('not set');
+    expect(parseRetentionLockStatus('Retention-lock   disabled')).toMatchObject({ enabled: false, mode: 'none', minSeconds: 0 });
+    expect(parseRetentionLockStatus('Retention-lock   never enabled')).toMatchObject({ enabled: false });
+    expect(() => parseRetentionLockStatus('**** nope')).toThrow();
+  });
+
+  test('retention report, with a path containing spaces, and Total files check', () => {
+    const out = [
+      'Report for mtree: /data/col1/ir-copies',
+      'File Path  Mode  Size(Bytes)  Expiration Date',
+      '/data/col1/ir-copies/c1/a.bin governance 1024 Sun Nov 29 13:30:00 2026',
+      '/data/col1/ir-copies/c1/dir with space/b.bin governance 2,048 Mon Nov 30 01:02:03 2026',
+      'Total files: 2',
+    ].join('\n');
+    expect(parseRetentionReport(out, 0)).toEqual([
+      { path: '/data/col1/ir-copies/c1/a.bin', mode: 'governance', size: 1024, expires: new Date('2026-11-29T13:30:00Z') },
+      { path: '/data/col1/ir-copies/c1/dir with space/b.bin', mode: 'governance', size: 2048, expires: new Date('2026-11-30T01:02:03Z') },
+    ]);
+    expect(parseRetentionReport('Report for mtree: /x\nFile Path  Mode  Size(Bytes)  Expiration Date\nTotal files: 0', 0)).toEqual([]);
+    expect(() => parseRetentionReport(out.replace('Total files: 2', 'Total files: 3'), 0)).toThrow(/Total files: 3/);
+    expect(parseFastcopy('Fastcopy completed: 61 files.')).toBe(61);
+    expect(ddErrorLines('**** Unrecognized command "x".\nDo you want to proceed? (yes|no) [no]: **** Operation cancelled.\nok **** no')).toEqual([
+      '**** Unrecognized command "x".',
+      '**** Operation cancelled.',
+      '**** no',
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// lockFiles
+
+describe('lockFiles over a mount path', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'drv-lock-'));
+    mkdirSync(join(root, 'c1', 'sub'), { recursive: true });
+    writeFileSync(join(root, 'c1', 'a.bin'), Buffer.alloc(100));
+    writeFileSync(join(root, 'c1', 'sub', 'b.bin'), Buffer.alloc(50));
+    symlinkSync('a.bin', join(root, 'c1', 'link'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('sets atime to until, keeps mtime, never shortens, skips symlinks', async () => {
+    const mtime = new Date('2024-01-02T03:04:05Z');
+    utimesSync(join(root, 'c1', 'a.bin'), new Date('2024-01-01T00:00:00Z'), mtime);
+    const later = new Date('2031-01-01T00:00:00Z');
+    utimesSync(join(root, 'c1', 'sub', 'b.bin'), later, mtime); // already locked longer
+    const until = new Date('2030-06-01T12:00:00Z');
+    const progress: unknown[] = [];
+    const r = await lockFiles(join(root, 'c1'), until, (p) => progress.push(p));
+    expect(r).toEqual({ locked: 1, alreadyLonger: 1, bytes: 150, files: ['a.bin', 'sub/b.bin'], skipped: ['link'] });
+    expect(progress.at(-1)).toEqual({ done: 2, total: 2, locked: 1, alreadyLonger: 1 });
+    const a = statSync(join(root, 'c1', 'a.bin'));
+    expect(a.atime.toISOString()).toBe(until.toISOString());
+    expect(a.mtime.toISOString()).toBe(mtime.toISOString());
+    expect(statSync(join(root, 'c1', 'sub', 'b.bin')).atime.toISOString()).toBe(later.toISOString());
+    // Idempotent: a second run changes nothing.
+    expect(await lockFiles(join(root, 'c1'), 'walk', until)).toMatchObject({ locked: 0, alreadyLonger: 2 });
+  });
+
+  test('explicit relative paths; paths escaping the root are refused', async () => {
+    const until = new Date(Date.now() + 3600_000);
+    expect(await lockFiles(root, ['c1/a.bin'], until)).toMatchObject({ locked: 1, files: ['c1/a.bin'] });
+    await expect(lockFiles(root, ['../etc/passwd'], until)).rejects.toThrow(/not a file path inside/);
+    await expect(lockFiles(root, ['/etc/passwd'], until)).rejects.toThrow(/not a file path inside/);
+    await expect(lockFiles(root, ['c1/missing'], until)).rejects.toThrow(/ENOENT/);
+  });
+});
