@@ -55,11 +55,12 @@ const { awaitSync, hashTree, validateCopy } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: [...permanent, 'SyncStalledError'] },
 });
 
-// The close path never gives up: unlimited attempts, backoff capped at a minute, every error retried.
+// The close path never gives up: unlimited attempts (maximumAttempts unset), backoff capped at a minute,
+// every error retried.
 const { closeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 0, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' }, // no maximumAttempts: unlimited
 });
 
 function copyIdFor(startTime: Date, runId: string): string {

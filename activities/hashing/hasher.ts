@@ -71,6 +71,8 @@ const TARGET_BATCH_BYTES = 4 << 20;
 const MAX_BATCH_FILES = 256;
 /** Directories, symlinks and others ride along with files; this caps a batch of only those. */
 const MAX_BATCH_ITEMS = 4096;
+/** Manifest output is buffered up to this many characters between writes. */
+const WRITE_CHUNK_CHARS = 1 << 20;
 
 export async function buildManifest(root: string, outPath: string, opts: BuildManifestOptions = {}): Promise<ManifestInfo> {
   const algorithm = opts.algorithm ?? 'sha256';
@@ -107,14 +109,27 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
     let avgFileSize = 0; // EWMA of completed file sizes; 0 = unknown, start with single-file batches
     let lastReport = Date.now();
 
-    const report = (force: boolean) => {
+    // Output is written in large chunks; a checkpoint is only taken on flushed offsets.
+    const pending = { gnu: '', ent: '' };
+    const flushOutput = async () => {
+      const [gnu, ent] = [pending.gnu, pending.ent];
+      pending.gnu = pending.ent = '';
+      offsets = {
+        manifest: offsets.manifest + (await writeAt(manifestFh, gnu, offsets.manifest)),
+        entries: offsets.entries + (await writeAt(entriesFh, ent, offsets.entries)),
+      };
+      checkpointable = { lastKey, counts: { ...counts }, merkle: merkle.state() };
+    };
+    let checkpointable = { lastKey, counts: { ...counts }, merkle: merkle.state() };
+
+    const report = async (force: boolean) => {
       const now = Date.now();
       if (!force && now - lastReport < (opts.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) return;
       lastReport = now;
+      await flushOutput();
       opts.onProgress?.({ files: counts.files, bytes: counts.bytes + streamingBytes, lastPath: lastKey });
       opts.onCheckpoint?.({
-        v: 1, root, outPath, algorithm, lastKey, manifestBytes: offsets.manifest, entriesBytes: offsets.entries,
-        counts: { ...counts }, merkle: merkle.state(),
+        v: 1, root, outPath, algorithm, manifestBytes: offsets.manifest, entriesBytes: offsets.entries, ...checkpointable,
       } satisfies Checkpoint);
     };
 
@@ -147,12 +162,11 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
           case 'e': counts.errors++; break;
         }
       }
-      offsets = {
-        manifest: offsets.manifest + (await writeAt(manifestFh, gnu, offsets.manifest)),
-        entries: offsets.entries + (await writeAt(entriesFh, ent, offsets.entries)),
-      };
+      pending.gnu += gnu;
+      pending.ent += ent;
       streamingBytes = 0;
-      report(false);
+      if (pending.ent.length >= WRITE_CHUNK_CHARS) await flushOutput();
+      await report(false);
     };
 
     let items: WalkItem[] = [];
@@ -175,7 +189,7 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
     }
     await flush();
     while (inflight.length > 0) await writeBatch(inflight.shift()!);
-    report(true);
+    await report(true);
     ok = true;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

@@ -61,7 +61,7 @@ export class TreeWalker {
       }
       const child = frame.children[frame.next++];
       const rel = child.key;
-      const abs = path.join(frame.abs, child.name);
+      const abs = joinAbs(frame.abs, child.name);
       if (this.opts.exclude?.(rel)) continue;
       const after = this.opts.after;
       if (after !== undefined && compareKeys(child.key, after) <= 0) {
@@ -97,10 +97,15 @@ async function listDir(abs: string, relPrefix: string): Promise<Child[]> {
   const dirents = await fsp.readdir(abs, { withFileTypes: true });
   const children: Child[] = [];
   for (const d of dirents) {
-    const type = direntType(d) ?? (await lstatType(path.join(abs, d.name)));
+    const type = direntType(d) ?? (await lstatType(joinAbs(abs, d.name)));
     children.push({ name: d.name, type, key: relPrefix + d.name });
   }
   return children.sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/** path.join normalises, which costs more than the rest of a step on a million entries. */
+function joinAbs(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
 }
 
 function direntType(d: Dirent): EntryType | undefined {
