@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityDeps } from './deps';
-import { findVault } from '../config/load';
 import type { CycleResult } from '../workflows/messages';
 import { recordInCatalog } from './catalog';
 import { copyDir } from './validation';
@@ -11,15 +10,17 @@ import { copyDir } from './validation';
 export function reportActivities(deps: ActivityDeps) {
   return {
     async recordReport(vaultId: string, copyId: string, result: CycleResult): Promise<{ path: string; digest: string; markdownPath: string }> {
-      findVault(deps.config, vaultId);
-      const dir = copyDir(deps.config.evidenceDir, vaultId, copyId);
+      // The report is written even for a vault id the config does not know (the cycle failed in PREFLIGHT),
+      // but an id that is not a safe path segment never becomes a path.
+      const folder = /^[a-z0-9][a-z0-9-]{0,62}$/.test(vaultId) ? vaultId : '_invalid-vault-id';
+      const dir = copyDir(deps.config.evidenceDir, folder, copyId);
       await mkdir(dir, { recursive: true });
       const json = JSON.stringify({ format: 'ir-report/1', ...result, report: undefined }, null, 2) + '\n';
       const path = join(dir, 'report.json');
       const markdownPath = join(dir, 'report.md');
       await writeFile(path, json);
       await writeFile(markdownPath, renderMarkdown(result));
-      await recordInCatalog(deps.config.evidenceDir, vaultId, {
+      await recordInCatalog(deps.config.evidenceDir, folder, {
         copyId,
         recordedAt: new Date().toISOString(),
         outcome: result.outcome,

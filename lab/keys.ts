@@ -20,9 +20,21 @@ export interface LabKeys {
   secrets: { switchPassword: string; switchEnable: string; ddPassword: string };
 }
 
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator occasionally (about 1 in 300) drops a leading zero
+ * byte of the public key and writes a key its own parser then rejects ("Malformed OpenSSH private key"), so
+ * generate until it parses.
+ */
+export function generateEd25519(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : undefined);
+    if (!(utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+}
+
 function ensureKey(file: string, comment: string): string {
   if (!fs.existsSync(file)) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    const pair = generateEd25519(comment);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, pair.private, { mode: 0o600 });
     fs.writeFileSync(`${file}.pub`, pair.public + '\n');

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, utils, type Connection } from 'ssh2';
+import { Server, type Connection } from 'ssh2';
 import {
   AuthenticationError,
   connectSsh,
@@ -20,9 +20,10 @@ import {
 } from '../activities/drivers/ssh';
 import { sha256Fingerprint } from '../activities/drivers/hostkey';
 import { openDataDomain } from '../activities/drivers/datadomain/cli';
+import { generateEd25519 } from '../lab/keys';
 
-const hostKey = utils.generateKeyPairSync('ed25519');
-const otherKey = utils.generateKeyPairSync('ed25519');
+const hostKey = generateEd25519();
+const otherKey = generateEd25519();
 const pubBlob = (pub: string) => Buffer.from(pub.split(' ')[1], 'base64');
 const FP = sha256Fingerprint(pubBlob(hostKey.public));
 const OTHER_FP = sha256Fingerprint(pubBlob(otherKey.public));
