@@ -3,8 +3,11 @@
  * UI on :8233; or uses TEMPORAL_ADDRESS), the lab simulators and a worker, runs one cycle on the lab vault
  * and prints it as it happens. Exit 0 only when the copy validated and the gap is verified closed.
  * Ctrl-C aborts a running cycle (the gap is closed first), then stops everything the demo started.
+ * `--ransomware N` first encrypts N production files in the lab the way ransomware does, so the cycle shows
+ * a suspect copy (and the demo exits 1: that copy is not one to recover from). `--reset` starts the lab and
+ * the evidence store over (fresh production data, no earlier copies).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -20,7 +23,24 @@ const CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
 const VAULT = process.env.IR_VAULT ?? 'lab-vault';
 const say = (line: string) => console.log(`[demo] ${line}`);
 
+function parseArgs(argv: string[]): { ransomware: number; reset: boolean } {
+  const out = { ransomware: 0, reset: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--reset') {
+      out.reset = true;
+    } else if (argv[i] === '--ransomware') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--ransomware takes a number of files to encrypt, e.g. --ransomware 5 (got ${argv[i] ?? 'nothing'})`);
+      out.ransomware = n;
+    } else {
+      throw new Error(`unknown argument ${argv[i]}: usage: npm run demo [-- [--reset] [--ransomware N]]`);
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -44,11 +64,21 @@ async function main(): Promise<number> {
     await ensureSearchAttributes(connection);
     const client = new Client({ connection });
 
+    if (args.reset) {
+      say('--reset: removing .lab and .evidence (lab devices, production data, copies and reports)');
+      rmSync(resolve('.lab'), { recursive: true, force: true });
+      rmSync(resolve('.evidence'), { recursive: true, force: true });
+    }
     say('starting the lab simulators (switch, production and vault Data Domains) in .lab/');
     const lab: Lab = await startLab({ dir: resolve('.lab'), log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`) });
     cleanups.push(() => lab.close());
     say(`lab: switch ssh ${lab.endpoints.host}:${lab.endpoints.switch.port}, prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
 
+    if (args.ransomware) {
+      const hit = await lab.ransomware(args.ransomware);
+      say('production in .lab stays encrypted afterwards: `npm run demo -- --reset` starts over');
+      say(`ransomware scenario: encrypted ${hit.encrypted.length} production files (${hit.encrypted.slice(0, 3).join(', ')}, …) and dropped ${hit.note}`);
+    }
     const config = loadConfig(CONFIG);
     const native = await NativeConnection.connect({ address });
     cleanups.push(() => native.close());

@@ -10,7 +10,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import { abortSignal, statusQuery, IrGapState, IrPhase, type CycleResult, type Phase } from '../workflows/messages';
+import { abortSignal, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
@@ -105,6 +105,39 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(report.outcome).toBe('validated');
     expect(report.exposure.seconds).toBe(result.exposure.seconds);
     expect(readFileSync(result.report!.markdownPath, 'utf8')).toContain('exposure window');
+  });
+
+  test('ransomware on production: the next copy is suspect, with the reasons, the paths and IrVerdict', async () => {
+    const tq = `ransom-${seq}`;
+    const w = await worker(tq);
+    const [baseline, infected, described] = await w.runUntil(async () => {
+      const first = await (await start(tq)).result();
+      await t.lab.ransomware(5);
+      const handle = await start(tq);
+      const second = await handle.result();
+      return [first, second, await handle.describe()] as const;
+    });
+    expect(baseline.verdict).toBe('clean');
+    expect(infected.outcome).toBe('suspect');
+    expect(infected.verdict).toBe('suspect');
+    expect(described.typedSearchAttributes.get(IrVerdict)).toBe('suspect');
+    // Replication did its job (the copy equals production); the analytics against the baseline copy catch it.
+    expect(infected.validation!.equal).toBe(true);
+    expect(infected.validation!.previousCopyId).toBe(baseline.copyId);
+    const reasons = infected.validation!.reasons.join('\n');
+    expect(reasons).toMatch(/ransom/i);
+    expect(reasons).toMatch(/\.locky/);
+    const classes = new Set(infected.findings.map((f) => f.class));
+    expect(classes).toContain('ransom-note');
+    expect(classes).toContain('ransomware-extension');
+    expect(infected.findings.some((f) => f.path.endsWith('README_TO_DECRYPT.txt'))).toBe(true);
+    // Worst first.
+    const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+    const ranks = infected.findings.map((f) => rank[f.severity]);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(readFileSync(infected.report!.markdownPath, 'utf8')).toContain('README_TO_DECRYPT.txt');
+    // The earlier copy is untouched and still locked.
+    expect(t.lab.lockOf(`${baseline.copyId}/${firstFile(baseline)}`).locked).toBe(true);
   });
 
   test('abort during CONVERGE ends with the gap closed and says who aborted', async () => {

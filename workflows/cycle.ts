@@ -65,7 +65,8 @@ const { closeLink } = proxyActivities<Activities>({
 
 function copyIdFor(startTime: Date, runId: string): string {
   const stamp = startTime.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${runId.slice(0, 8)}`;
+  // Run ids are UUIDv7: the head is a timestamp, the tail is random.
+  return `${stamp}-${runId.replace(/-/g, "").slice(-8)}`;
 }
 
 function rootMessage(err: unknown): string {
