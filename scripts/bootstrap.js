@@ -10,7 +10,6 @@ const needed = ['@temporalio/worker', 'ssh2', 'tsx', 'zod', 'yaml'];
 const missing = needed.filter((m) => !existsSync(join(root, 'node_modules', m, 'package.json')));
 if (missing.length) {
   console.error(`[bootstrap] installing npm dependencies (missing: ${missing.join(', ')})`);
-  const lock = existsSync(join(root, 'package-lock.json'));
-  const r = spawnSync('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status || 1);
 }
