@@ -18,6 +18,7 @@ import { closeSync, mkdirSync, openSync, promises as fsp, rmSync, writeFileSync,
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { entriesPathOf, MANIFEST_FORMAT } from '../activities/hashing/manifest';
+import { prng } from '../activities/hashing/fixtures';
 
 const quick = process.argv.includes('--quick') || process.env.IR_BENCH_QUICK === '1';
 const env = (name: string, full: number, small: number) => Number(process.env[name] ?? (quick ? small : full));
@@ -99,16 +100,6 @@ function mixedSizes(scale: number, rnd: () => number): number[] {
     [sizes[i], sizes[j]] = [sizes[j], sizes[i]];
   }
   return sizes;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let x = (s = (s + 0x6d2b79f5) >>> 0);
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------- runners ----------

@@ -2,6 +2,7 @@
  * irctl: the command-line client. `irctl <command> [args]`; each command lives in its own module under
  * clients/commands/ and is registered in `commands`. Exit codes: 0 ok, 1 findings/failure, 2 usage error.
  */
+import { abortCommand, startCommand, statusCommand } from './commands/cycle';
 import { manifestCommand } from './commands/manifest';
 import { verifyCommand } from './commands/verify';
 
@@ -23,6 +24,9 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  start: startCommand,
+  status: statusCommand,
+  abort: abortCommand,
   manifest: manifestCommand,
   verify: verifyCommand,
 };

@@ -9,8 +9,9 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
+import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle } from '../workflows';
-import { abortSignal, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
+import { abortSignal, cycleWorkflowId, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
@@ -205,6 +206,71 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(message).toContain('unknown vault "no-such-vault"');
     expect(message).toContain('"lab-vault"');
     expect(result.phases.map((p) => p.phase)).not.toContain('OPEN');
+  });
+
+  test('operators drive a cycle with irctl: start, one per vault, status, abort; bad input changes nothing', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    const tq = `irctl-${seq}`;
+    const configPath = join(t.dir, 'config.yaml');
+    writeFileSync(configPath, stringify(t.config));
+    const saved = { ...process.env };
+    Object.assign(process.env, { IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq });
+    const irctl = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runIrctl(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    try {
+      const unknown = await irctl('start', 'no-such-vault');
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toContain('unknown vault "no-such-vault"');
+      const badPolicy = await irctl('start', VAULT, '--policy', '{"maxOpen":60}');
+      expect(badPolicy.code).toBe(2);
+      expect(badPolicy.err).toContain('policy.maxOpen is not a policy field');
+      expect(t.lab.vaultPortsDown()).toBe(true);
+
+      const w = await worker(tq);
+      await w.runUntil(async () => {
+        expect((await irctl('start', VAULT)).code).toBe(0);
+        const handle = temporal.client.workflow.getHandle(cycleWorkflowId(VAULT));
+        await waitForPhase(handle, 'CONVERGE');
+        const second = await irctl('start', VAULT);
+        expect(second.code).toBe(1);
+        expect(second.err).toContain('a cycle is already running on vault lab-vault');
+        const status = await irctl('status', VAULT);
+        expect(status.out).toContain('phase CONVERGE  gap open');
+        const noReason = await irctl('abort', VAULT);
+        expect(noReason.code).toBe(2);
+        expect(noReason.err).toContain('--reason is required');
+        expect((await irctl('abort', VAULT, '--reason', 'change freeze', '--by', 'bob')).code).toBe(0);
+        await handle.result().catch(() => undefined);
+      });
+      const after = await irctl('status', VAULT);
+      expect(after.out).toContain('gap closed');
+      expect(after.out).toContain('abort: by bob');
+      expect(after.out).toContain('change freeze');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('a start with a workflow timeout is refused before anything is touched', async () => {
+    const tq = `timeout-${seq}`;
+    const w = await worker(tq);
+    const message = await w.runUntil(async () => {
+      const handle = await temporal.client.workflow.start(isolatedRecoveryCycle, {
+        taskQueue: tq,
+        workflowId: `test-cycle-${Date.now()}-${seq++}`,
+        args: [VAULT, {}],
+        workflowExecutionTimeout: '1 hour',
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      return ((err as WorkflowFailedError).cause as Error).message;
+    });
+    expect(message).toContain('without a workflow run or execution timeout');
+    expect(message).toContain('policy.maxOpenSeconds');
   });
 
   test('a worker killed with SIGKILL during CONVERGE: a new worker completes the cycle and closes the gap', async () => {

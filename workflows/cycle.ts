@@ -77,6 +77,14 @@ function rootMessage(err: unknown): string {
 
 export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<CyclePolicy> = {}): Promise<CycleResult> {
   const info = workflowInfo();
+  // A server-side timeout ends the workflow without running its close path: refuse to start under one.
+  if (info.runTimeoutMs || info.executionTimeoutMs) {
+    throw ApplicationFailure.nonRetryable(
+      `isolatedRecoveryCycle must be started without a workflow run or execution timeout (got ${info.runTimeoutMs ?? info.executionTimeoutMs} ms): ` +
+        'the server would end it without closing the air gap. Bound the exposure with policy.maxOpenSeconds instead.',
+      'ConfigError',
+    );
+  }
   const status: CycleStatus = {
     vaultId,
     copyId: copyIdFor(info.startTime, info.runId),
