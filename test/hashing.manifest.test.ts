@@ -1,5 +1,5 @@
 /** Hasher and manifests: coreutils/b3sum compatibility, order, Merkle root, progress, resume, cancellation. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,11 @@ afterAll(async () => {
 });
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+// b3sum is a Debian package (.ci/run installs it); without it the BLAKE3 cross-checks are skipped, loudly.
+const hasB3sum = spawnSync('b3sum', ['--version']).status === 0;
+if (!hasB3sum) console.warn('b3sum is not installed (apt-get install b3sum): skipping the b3sum --check cross-checks');
+const withB3sum = hasB3sum ? test : test.skip;
+
 const run = (cmd: string, args: string[], cwd: string) => {
   try {
     return { code: 0, out: execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
@@ -48,7 +53,7 @@ describe('GNU manifests', () => {
     expect(readFileSync(out, 'utf8')).toBe(theirs);
   });
 
-  test('b3sum --check accepts ours (b3sum escaping: raw CR)', async () => {
+  withB3sum('b3sum --check accepts ours (b3sum escaping: raw CR)', async () => {
     const out = path.join(work, 'm', 'B3SUMS');
     const info = await buildManifest(tree, out, { algorithm: 'blake3' });
     expect(info.algorithm).toBe('blake3');
@@ -117,7 +122,7 @@ describe('order and entries', () => {
     expect(info.bytes).toBe(sizes.reduce((a, b) => a + b, 0));
     expect(run('sha256sum', ['-c', '--strict', out], tree).code).toBe(0);
     await buildManifest(tree, out + '.b3', { algorithm: 'blake3' });
-    expect(run('b3sum', ['--check', out + '.b3'], tree).code).toBe(0);
+    if (hasB3sum) expect(run('b3sum', ['--check', out + '.b3'], tree).code).toBe(0);
   });
 
   test('the manifest written inside the tree is not part of it; exclude skips whole directories', async () => {
