@@ -86,7 +86,15 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       expect(described.typedSearchAttributes.get(IrPhase)).toBe('DONE');
       expect(described.typedSearchAttributes.get(IrGapState)).toBe('closed');
       // The recorded history replays on the current code: the workflow is deterministic.
-      await Worker.runReplayHistory({ workflowBundle: bundle }, await handle.fetchHistory(), handle.workflowId);
+      const history = await handle.fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: bundle }, history, handle.workflowId);
+      // No secret in history (inputs, results, heartbeats, failures): activities read them at run time.
+      const recorded = historyText(history);
+      expect(recorded).toContain('/data/col1/ir-copies/'); // payloads are decoded: the check can see activity results
+      const e = t.lab.endpoints;
+      for (const file of [e.switch.passwordFile, e.switch.enableSecretFile, e.vaultDd.passwordFile]) {
+        expect(recorded).not.toContain(readFileSync(file, 'utf8').trim());
+      }
       return r;
     });
     expect(result.outcome).toBe('validated');
@@ -311,4 +319,13 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
 function firstFile(result: CycleResult): string {
   const manifest = readFileSync(result.validation!.copy.path, 'utf8').split('\n')[0];
   return manifest.replace(/^\\?[0-9a-f]+ [ *]/, '');
+}
+
+/** Every string and every payload's bytes (decoded as UTF-8) in a history, so a secret cannot hide in base64. */
+function historyText(node: unknown, out: string[] = []): string {
+  if (node instanceof Uint8Array) out.push(Buffer.from(node).toString('utf8'));
+  else if (typeof node === 'string') out.push(node);
+  else if (Array.isArray(node)) for (const n of node) historyText(n, out);
+  else if (node && typeof node === 'object') for (const v of Object.values(node)) historyText(v, out);
+  return out.join('\n');
 }
