@@ -70,6 +70,10 @@ export function linkActivities(deps: ActivityDeps) {
             return now;
           }
           if (Date.now() > deadline) throw new LinkError(`vault ports still not down after shutdown: ${describe(now)}`);
+          // A port administratively up again (someone else's session, a late command) is shut again.
+          const reopened = now.filter((s) => s.admin === 'up').map((s) => s.port);
+          if (reopened.length) await sw.setPorts(reopened, 'down');
+          ctx.heartbeat({ step: 'verifying', ports: now.map((s) => `${s.port}:${s.admin}/${s.oper}`) });
           await new Promise((r) => setTimeout(r, 200));
         }
       });

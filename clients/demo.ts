@@ -41,11 +41,32 @@ function parseArgs(argv: string[]): { ransomware: number; reset: boolean } {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The demo handles Ctrl-C itself (abort, wait for the close path, then stop): the SDK must not stop the
+  // worker on SIGINT under it.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(String(err)));
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((err) => console.error(String(err)));
   };
+  // One Ctrl-C handler for the demo's whole life: while a cycle runs, the first press aborts it (the gap is
+  // closed before anything stops); otherwise, or on a second press, everything the demo started is stopped.
+  let abortCycle: (() => void) | undefined;
+  let interrupted = 0;
+  let lastSigint = 0;
+  process.on('SIGINT', () => {
+    // One Ctrl-C can arrive twice: the terminal signals the whole process group and tsx relays it as well.
+    if (Date.now() - lastSigint < 1000) return;
+    lastSigint = Date.now();
+    interrupted++;
+    if (abortCycle && interrupted === 1) {
+      say('Ctrl-C: aborting the cycle; the gap is closed before the demo stops (Ctrl-C again to stop at once)');
+      abortCycle();
+      return;
+    }
+    if (abortCycle) say('stopping now; the cycle resumes and closes the gap when the demo runs again');
+    else say('Ctrl-C: stopping');
+    void cleanup().finally(() => process.exit(130));
+  });
 
   let server: DevServer | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
@@ -54,7 +75,7 @@ async function main(): Promise<number> {
     if (!address) {
       const cliPath = await ensureTemporalCli((l) => say(l));
       say(`starting the Temporal dev server (${cliPath}), data in .data/temporal.db`);
-      server = await startDevServer({ cliPath, port: 7233, uiPort: 8233, dbFile: resolve('.data/temporal.db'), logFile: resolve('.data/temporal.log') });
+      server = await startDevServer({ cliPath, port: 7233, uiPort: 8233, dbFile: resolve('.data/temporal.db'), logFile: resolve('.data/temporal.log'), detached: true, pidFile: resolve('.data/temporal.pid') });
       cleanups.push(() => server!.stop());
       address = server.address;
       uiUrl = server.uiUrl;
@@ -95,25 +116,18 @@ async function main(): Promise<number> {
       });
       say(`cycle ${handle.workflowId} started${uiUrl ? ` — watch it at ${uiUrl}/namespaces/default/workflows/${handle.workflowId}` : ''}`);
 
-      let interrupted = 0;
-      const onSigint = () => {
-        interrupted++;
-        if (interrupted === 1) {
-          say('Ctrl-C: aborting the cycle; the gap is closed before the demo stops (Ctrl-C again to stop at once)');
-          handle.signal(abortSignal, { reason: 'demo interrupted (Ctrl-C)', by: 'demo' }).catch(() => undefined);
-        } else {
-          say('stopping now; the cycle resumes and closes the gap when the demo runs again');
-          void cleanup().finally(() => process.exit(130));
-        }
-      };
-      process.on('SIGINT', onSigint);
+      abortCycle = () => void handle.signal(abortSignal, { reason: 'demo interrupted (Ctrl-C)', by: 'demo' }).catch(() => undefined);
 
       let printed = '';
+      // One status query at a time, and none left in flight when the connection closes: a query still being
+      // retried by the client after close() throws from a timer, out of reach of any catch.
+      let inflight: Promise<void> | undefined;
       const ticker = setInterval(() => {
-        handle
+        inflight ??= handle
           .query(statusQuery)
-          .then((s) => (printed = printProgress(s, printed)))
-          .catch(() => undefined);
+          .then((s) => void (printed = printProgress(s, printed)))
+          .catch(() => undefined)
+          .finally(() => (inflight = undefined));
       }, 250);
       try {
         const result = await handle.result();
@@ -128,7 +142,8 @@ async function main(): Promise<number> {
         throw err;
       } finally {
         clearInterval(ticker);
-        process.off('SIGINT', onSigint);
+        await inflight;
+        abortCycle = undefined;
       }
     });
 

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeNames } from '../workflows/messages';
@@ -19,6 +19,10 @@ export interface DevServerOptions {
   namespace?: string;
   logFile?: string; // server output goes here (it is noisy)
   startupTimeoutMs?: number;
+  // Own process group, so a terminal's Ctrl-C reaches only the parent, which can then close the gap over a
+  // live server before stopping it. The pid file lets the next start stop a server an earlier run left behind.
+  detached?: boolean;
+  pidFile?: string;
 }
 
 export interface DevServer {
@@ -88,9 +92,38 @@ export async function waitForServer(address: string, timeoutMs: number, child?: 
   throw new Error(`Temporal server at ${address} not ready after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+/** Stops a dev server an earlier run started and left running (its pid file names it). */
+async function stopLeftover(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8'));
+  } catch {
+    return;
+  }
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // not running (or no /proc): nothing to stop
+  }
+  if (pid > 0 && cmdline.includes('start-dev')) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  rmSync(pidFile, { force: true });
+}
+
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const ip = opts.ip ?? '127.0.0.1';
   const namespace = opts.namespace ?? 'default';
+  if (opts.pidFile) await stopLeftover(opts.pidFile);
   const port = opts.port || (await freePort(ip));
   if (!(await portFree(port, ip))) {
     throw new Error(
@@ -111,7 +144,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     mkdirSync(dirname(opts.logFile), { recursive: true });
     stdio = openSync(opts.logFile, 'a');
   }
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', stdio, stdio] });
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', stdio, stdio], detached: opts.detached ?? false });
+  if (opts.pidFile && child.pid) writeFileSync(opts.pidFile, String(child.pid));
   const address = `${ip}:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -120,6 +154,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     await exited;
     clearTimeout(timer);
+    if (opts.pidFile) rmSync(opts.pidFile, { force: true });
   };
   try {
     const connection = await waitForServer(address, opts.startupTimeoutMs ?? 60000, child);

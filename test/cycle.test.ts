@@ -168,6 +168,26 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(existsSync(result.report!.path)).toBe(true);
   });
 
+  test('abort during OPEN (ports coming up) closes the gap promptly', async () => {
+    await t.close();
+    t = await startTestLab({ linkUpDelayMs: 4000 }); // the line protocol takes 4 s to come up
+    const tq = `abortopen-${seq}`;
+    const w = await worker(tq);
+    const { result } = await w.runUntil(async () => {
+      const handle = await start(tq);
+      await waitForPhase(handle, 'OPEN');
+      await handle.signal(abortSignal, { reason: 'wrong window', by: 'carol' });
+      return failureOf(handle);
+    });
+    expect(result.outcome).toBe('aborted');
+    expect(result.gap).toBe('closed');
+    const close = result.phases.find((p) => p.phase === 'CLOSE')!;
+    expect(close.seconds).toBeLessThan(10);
+    // The cancelled openLink must not bring a port up after the close path verified the gap shut.
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(t.lab.vaultPortsDown()).toBe(true);
+  });
+
   test('a device failure during LOCK fails the cycle with the device own words, gap closed', async () => {
     t.lab.addFault({ device: 'vault-dd', match: '^filesys fastcopy', output: '**** Fastcopy failed: destination mtree is out of space.', exitCode: 1 });
     const tq = `lockfail-${seq}`;

@@ -27,5 +27,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(realDeps(opts.config, opts.deps)),
+    // Cancellation reaches an activity only in answer to a heartbeat, and the SDK throttles heartbeats to
+    // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
 }

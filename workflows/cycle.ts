@@ -4,6 +4,7 @@
  * (failure, abort, cancel, the maxOpen timer) in a non-cancellable scope, and it retries until it succeeds.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -41,7 +42,16 @@ const { preflight, recordReport } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: permanent },
 });
 
-const { openLink, enableReplication, lockCopy } = proxyActivities<Activities>({
+// Activities that open part of the gap: on abort the workflow waits until they have really stopped, so a
+// late `no shutdown` or `replication enable` can never land after the close path verified the gap shut.
+const { openLink, enableReplication } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+});
+
+const { lockCopy } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
