@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
@@ -166,6 +166,23 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(result.gap).toBe('closed');
     expect(result.phases.map((p) => p.phase)).toContain('CLOSE');
     expect(existsSync(result.report!.path)).toBe(true);
+  });
+
+  test('cancelling the workflow (temporal workflow cancel) still closes the gap and records the report', async () => {
+    await t.close();
+    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    const tq = `cancel-${seq}`;
+    const w = await worker(tq);
+    const err = await w.runUntil(async () => {
+      const handle = await start(tq);
+      await waitForPhase(handle, 'CONVERGE');
+      await handle.cancel();
+      return handle.result().catch((e: unknown) => e);
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const catalog = JSON.parse(readFileSync(join(t.config.evidenceDir, VAULT, 'catalog.json'), 'utf8'));
+    expect(catalog.at(-1)).toMatchObject({ outcome: 'cancelled', verdict: 'failed' });
   });
 
   test('abort during OPEN (ports coming up) closes the gap promptly', async () => {

@@ -121,9 +121,13 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       return;
     }
     if (status.abort) return;
+    if (!['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE'].includes(status.phase)) {
+      status.rejectedMessages.push(`abort from ${parsed.value.by} arrived in ${status.phase}: the gap is already being closed or is closed`);
+      return;
+    }
     status.abort = { ...parsed.value, at: new Date().toISOString() };
     log.warn('abort requested', { by: parsed.value.by, reason: parsed.value.reason, phase: status.phase });
-    if (['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE'].includes(status.phase)) main.cancel();
+    main.cancel();
   });
 
   const enter = (phase: Phase, gap?: GapState) => {
