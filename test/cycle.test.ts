@@ -3,10 +3,11 @@
  * a killed worker, the maxOpen timer, bad input. After every test the lab's switch shows every vault port down.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
@@ -34,6 +35,17 @@ async function waitForPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 60
     if (Date.now() > deadline) throw new Error(`phase ${phase} not reached in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * IR_RECORD_HISTORIES=1 writes each test's history to test/histories/ as a golden fixture, replayed by
+ * test/replay.test.ts: a workflow change that breaks running cycles' determinism then fails CI.
+ */
+async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.IR_RECORD_HISTORIES !== '1') return;
+  const dir = resolve(__dirname, 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(await handle.fetchHistory()));
 }
 
 async function failureOf(handle: WorkflowHandle): Promise<{ message: string; result: CycleResult }> {
@@ -88,6 +100,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       // The recorded history replays on the current code: the workflow is deterministic.
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: bundle }, history, handle.workflowId);
+      await recordHistory(handle, 'cycle-validated');
       // No secret in history (inputs, results, heartbeats, failures): activities read them at run time.
       const recorded = historyText(history);
       expect(recorded).toContain('/data/col1/ir-copies/'); // payloads are decoded: the check can see activity results
@@ -124,6 +137,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       await t.lab.ransomware(5);
       const handle = await start(tq);
       const second = await handle.result();
+      await recordHistory(handle, 'cycle-suspect');
       return [first, second, await handle.describe()] as const;
     });
     expect(baseline.verdict).toBe('clean');
@@ -159,7 +173,9 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       await waitForPhase(handle, 'CONVERGE');
       expect(t.lab.vaultPortsDown()).toBe(false); // the gap really is open now
       await handle.signal(abortSignal, { reason: 'suspicious activity on prod', by: 'alice' });
-      return failureOf(handle);
+      const failed = await failureOf(handle);
+      await recordHistory(handle, 'cycle-aborted-converge');
+      return failed;
     });
     expect(message).toContain('aborted by alice: suspicious activity on prod');
     expect(result.outcome).toBe('aborted');
@@ -177,7 +193,9 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       const handle = await start(tq);
       await waitForPhase(handle, 'CONVERGE');
       await handle.cancel();
-      return handle.result().catch((e: unknown) => e);
+      const e = await handle.result().catch((e: unknown) => e);
+      await recordHistory(handle, 'cycle-cancelled');
+      return e;
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -209,7 +227,12 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     t.lab.addFault({ device: 'vault-dd', match: '^filesys fastcopy', output: '**** Fastcopy failed: destination mtree is out of space.', exitCode: 1 });
     const tq = `lockfail-${seq}`;
     const w = await worker(tq);
-    const { message, result } = await w.runUntil(async () => failureOf(await start(tq)));
+    const { message, result } = await w.runUntil(async () => {
+      const handle = await start(tq);
+      const failed = await failureOf(handle);
+      await recordHistory(handle, 'cycle-failed-lock');
+      return failed;
+    });
     expect(message).toContain('in LOCK');
     expect(message).toContain('**** Fastcopy failed: destination mtree is out of space.');
     expect(result.outcome).toBe('failed');

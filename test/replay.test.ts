@@ -1,0 +1,27 @@
+/**
+ * Golden histories (test/histories/*.json, recorded from the cycle tests with IR_RECORD_HISTORIES=1) replay
+ * on the current workflow code. A change that would break cycles already running fails here: guard it with
+ * `patched()` and keep the old history. No server needed: replay runs offline.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+const dir = join(__dirname, 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+describe('recorded cycle histories replay on the current workflow code', () => {
+  let bundle: WorkflowBundleWithSourceMap;
+  beforeAll(async () => {
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+  });
+
+  test('there are golden histories for the main paths', () => {
+    expect(files).toEqual(expect.arrayContaining(['cycle-validated.json', 'cycle-suspect.json', 'cycle-aborted-converge.json', 'cycle-failed-lock.json', 'cycle-cancelled.json']));
+  });
+
+  test.each(files)('%s', async (file) => {
+    const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+  });
+});
