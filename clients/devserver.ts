@@ -9,6 +9,9 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeNames } from '../workflows/messages';
+import { ensureSearchAttributes } from './search-attributes';
+
+export { ensureSearchAttributes };
 
 export interface DevServerOptions {
   cliPath: string;
@@ -51,28 +54,6 @@ async function portFree(port: number, ip: string): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen(port, ip, () => srv.close(() => resolve(true)));
   });
-}
-
-// temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-const KEYWORD = 2;
-
-/** Registers the project's search attributes if missing (idempotent, any server). */
-export async function ensureSearchAttributes(connection: Connection, namespace = 'default'): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const have = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-  const missing = searchAttributeNames.filter((n) => !have.has(n));
-  if (missing.length === 0) return;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])),
-  });
-  // Registration is asynchronous on some servers: wait until they are visible.
-  for (let i = 0; i < 50; i++) {
-    const now = await connection.operatorService.listSearchAttributes({ namespace });
-    if (missing.every((n) => n in (now.customAttributes ?? {}))) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`search attributes ${missing.join(', ')} did not appear on the server`);
 }
 
 export async function waitForServer(address: string, timeoutMs: number, child?: ChildProcess): Promise<Connection> {

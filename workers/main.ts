@@ -2,13 +2,20 @@
  * Worker entry point. Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
  * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE. Secrets are read by activities at run time.
  */
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { ensureSearchAttributes } from '../clients/search-attributes';
 import { loadConfig } from '../config/load';
 import { createWorker } from './worker';
 
 async function run() {
   const config = loadConfig();
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict: make sure the server knows them (a plain
+  // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
+  const admin = await Connection.connect({ address });
+  await ensureSearchAttributes(admin, process.env.TEMPORAL_NAMESPACE ?? 'default');
+  await admin.close();
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker({
     connection,
