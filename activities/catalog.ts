@@ -39,14 +39,12 @@ export async function recordInCatalog(evidenceDir: string, vaultId: string, entr
 }
 
 /** The newest clean copy before this one: the baseline new copies are compared with. */
-export async function latestValidatedCopy(evidenceDir: string, vaultId: string, exceptCopyId: string): Promise<CatalogEntry | undefined> {
-  const entries = await readCatalog(evidenceDir, vaultId);
+export function latestValidatedCopy(entries: CatalogEntry[], exceptCopyId: string): CatalogEntry | undefined {
   return entries.filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated' && e.validation).pop();
 }
 
 /** Change rates of earlier clean copies, for the vault's own baseline. */
-export async function baselineChangeRates(evidenceDir: string, vaultId: string, exceptCopyId: string): Promise<number[]> {
-  const entries = await readCatalog(evidenceDir, vaultId);
+export function baselineChangeRates(entries: CatalogEntry[], exceptCopyId: string): number[] {
   return entries
     .filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated')
     .map((e) => e.validation?.scores?.changeRate)

@@ -9,7 +9,7 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { analyzeCopy, buildManifest, compareManifests, type Finding } from './hashing';
 import type { ManifestRef, ValidationSummary } from '../workflows/messages';
-import { latestValidatedCopy, baselineChangeRates } from './catalog';
+import { baselineChangeRates, latestValidatedCopy, readCatalog } from './catalog';
 
 const severityRank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
 const worstFirst = (a: Finding, b: Finding) => severityRank[a.severity] - severityRank[b.severity] || a.path.localeCompare(b.path);
@@ -59,12 +59,13 @@ export function validationActivities(deps: ActivityDeps) {
     ): Promise<ValidationSummary & { findings: Finding[] }> {
       const access = vaultAccess(deps, vaultId);
       const compare = await compareManifests(source.path, copy.path);
-      const previous = await latestValidatedCopy(access.evidenceDir, vaultId, copyId);
+      const catalog = await readCatalog(access.evidenceDir, vaultId);
+      const previous = latestValidatedCopy(catalog, copyId);
       const analysis = await analyzeCopy({
         tree: join(access.vault.vault.copiesMountPath, copyId),
         current: copy.path,
         previous: previous?.validation?.copy.path,
-        baseline: { changeRates: await baselineChangeRates(access.evidenceDir, vaultId, copyId) },
+        baseline: { changeRates: baselineChangeRates(catalog, copyId) },
         thresholds: access.vault.analytics,
       });
       const findings = [...compare.findings, ...analysis.findings].sort(worstFirst);

@@ -11,8 +11,6 @@ import { Connection } from '@temporalio/client';
 import { searchAttributeNames } from '../workflows/messages';
 import { ensureSearchAttributes } from './search-attributes';
 
-export { ensureSearchAttributes };
-
 export interface DevServerOptions {
   cliPath: string;
   ip?: string;

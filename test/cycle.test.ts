@@ -86,6 +86,11 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     await t.close();
   });
 
+  // A test that needs other lab settings (bandwidth, link-up delay) swaps the lab beforeEach started.
+  const restartLab = async (options: Parameters<typeof startTestLab>[0]) => {
+    await t.close();
+    t = await startTestLab(options);
+  };
   const worker = (taskQueue: string) => createWorker({ connection: temporal.native, config: t.config, taskQueue, workflowBundle: bundle });
 
   test('a clean cycle replicates, locks, validates, closes and records', async () => {
@@ -164,8 +169,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('abort during CONVERGE ends with the gap closed and says who aborted', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 }); // slow: converging takes a minute
+    await restartLab({ bandwidthBytesPerSec: 64 * 1024 }); // slow: converging takes a minute
     const tq = `abort-${seq}`;
     const w = await worker(tq);
     const { message, result } = await w.runUntil(async () => {
@@ -185,8 +189,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('cancelling the workflow (temporal workflow cancel) still closes the gap and records the report', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    await restartLab({ bandwidthBytesPerSec: 64 * 1024 });
     const tq = `cancel-${seq}`;
     const w = await worker(tq);
     const err = await w.runUntil(async () => {
@@ -204,8 +207,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('abort during OPEN (ports coming up) closes the gap promptly', async () => {
-    await t.close();
-    t = await startTestLab({ linkUpDelayMs: 4000 }); // the line protocol takes 4 s to come up
+    await restartLab({ linkUpDelayMs: 4000 }); // the line protocol takes 4 s to come up
     const tq = `abortopen-${seq}`;
     const w = await worker(tq);
     const { result } = await w.runUntil(async () => {
@@ -240,8 +242,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('the maxOpen timer forces the close path', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    await restartLab({ bandwidthBytesPerSec: 64 * 1024 });
     const tq = `maxopen-${seq}`;
     const w = await worker(tq);
     const { message, result } = await w.runUntil(async () => failureOf(await start(tq, { maxOpenSeconds: 3 })));
@@ -251,8 +252,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('a malformed abort payload is rejected, named, and changes nothing', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 1024 * 1024 });
+    await restartLab({ bandwidthBytesPerSec: 1024 * 1024 });
     const tq = `badabort-${seq}`;
     const w = await worker(tq);
     const result = await w.runUntil(async () => {
@@ -277,8 +277,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('operators drive a cycle with irctl: start, one per vault, status, abort; bad input changes nothing', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 64 * 1024 });
+    await restartLab({ bandwidthBytesPerSec: 64 * 1024 });
     const tq = `irctl-${seq}`;
     const configPath = join(t.dir, 'config.yaml');
     writeFileSync(configPath, stringify(t.config));
@@ -342,8 +341,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
   });
 
   test('a worker killed with SIGKILL during CONVERGE: a new worker completes the cycle and closes the gap', async () => {
-    await t.close();
-    t = await startTestLab({ bandwidthBytesPerSec: 512 * 1024 }); // ~8 s of replication
+    await restartLab({ bandwidthBytesPerSec: 512 * 1024 }); // ~8 s of replication
     const tq = `sigkill-${seq}`;
     const configPath = join(t.dir, 'config.yaml');
     writeFileSync(configPath, stringify(t.config));

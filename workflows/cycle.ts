@@ -76,7 +76,7 @@ const { closeLink } = proxyActivities<Activities>({
 function copyIdFor(startTime: Date, runId: string): string {
   const stamp = startTime.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   // Run ids are UUIDv7: the head is a timestamp, the tail is random.
-  return `${stamp}-${runId.replace(/-/g, "").slice(-8)}`;
+  return `${stamp}-${runId.replace(/-/g, '').slice(-8)}`;
 }
 
 function rootMessage(err: unknown): string {
