@@ -15,6 +15,13 @@ export interface CatalogEntry {
   validation?: CycleResult['validation'];
   exposureSeconds?: number;
   report: string;
+  // Set when people were asked: who decided, when, why. A rejected copy stays locked; it is only marked here.
+  decision?: { state: string; by?: string; at?: string; reason?: string; ticket?: string; timedOut?: boolean };
+}
+
+/** A copy one may recover from: validated clean, or suspect and approved by people (never a rejected one). */
+export function isGoodCopy(e: CatalogEntry): boolean {
+  return e.outcome === 'validated' || e.outcome === 'approved';
 }
 
 const catalogPath = (evidenceDir: string, vaultId: string) => join(evidenceDir, vaultId, 'catalog.json');
@@ -38,15 +45,15 @@ export async function recordInCatalog(evidenceDir: string, vaultId: string, entr
   await rename(`${path}.tmp`, path);
 }
 
-/** The newest clean copy before this one: the baseline new copies are compared with. */
+/** The newest good copy (clean, or approved) before this one: the baseline new copies are compared with. */
 export function latestValidatedCopy(entries: CatalogEntry[], exceptCopyId: string): CatalogEntry | undefined {
-  return entries.filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated' && e.validation).pop();
+  return entries.filter((e) => e.copyId !== exceptCopyId && isGoodCopy(e) && e.validation).pop();
 }
 
-/** Change rates of earlier clean copies, for the vault's own baseline. */
+/** Change rates of earlier good copies, for the vault's own baseline. */
 export function baselineChangeRates(entries: CatalogEntry[], exceptCopyId: string): number[] {
   return entries
-    .filter((e) => e.copyId !== exceptCopyId && e.outcome === 'validated')
+    .filter((e) => e.copyId !== exceptCopyId && isGoodCopy(e))
     .map((e) => e.validation?.scores?.changeRate)
     .filter((r): r is number => typeof r === 'number');
 }

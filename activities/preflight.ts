@@ -4,18 +4,29 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
+import { approvalSchema, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
 import type { CyclePolicy } from '../workflows/messages';
 
-const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm'];
+const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval'];
+
+export type PolicyOverride = Partial<Omit<CyclePolicy, 'approval'>> & { approval?: ApprovalInput };
 
 /** Checks a policy override from a workflow input; the error names the field and the fix. */
-export function checkPolicyOverride(input: unknown): Partial<CyclePolicy> {
+export function checkPolicyOverride(input: unknown): PolicyOverride {
   if (input === undefined || input === null) return {};
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`policy must be an object with any of ${policyKeys.join(', ')}`);
-  const out: Partial<CyclePolicy> = {};
+  const out: PolicyOverride = {};
   for (const [key, value] of Object.entries(input)) {
     if (!policyKeys.includes(key as keyof CyclePolicy)) throw new ConfigError(`policy.${key} is not a policy field; use ${policyKeys.join(', ')}`);
-    if (key === 'algorithm') {
+    if (key === 'approval') {
+      // The config file's schema: the fields given override the vault's, the rest stay as configured.
+      const checked = approvalSchema.safeParse(value);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new ConfigError(`policy.approval${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`);
+      }
+      out.approval = value as ApprovalInput;
+    } else if (key === 'algorithm') {
       if (value !== 'sha256' && value !== 'blake3') throw new ConfigError(`policy.algorithm must be "sha256" or "blake3"`);
       out.algorithm = value;
     } else {
@@ -31,6 +42,7 @@ export function preflightActivities(deps: ActivityDeps) {
     async preflight(vaultId: string, policyIn: unknown): Promise<{ policy: CyclePolicy; gapOpenAtStart: boolean; gapDetail: string }> {
       const access = vaultAccess(deps, vaultId);
       const p = access.vault.policy;
+      const { approval: approvalOverride, ...override } = checkPolicyOverride(policyIn);
       const policy: CyclePolicy = {
         retentionSeconds: p.retention,
         maxOpenSeconds: p.maxOpen,
@@ -38,7 +50,8 @@ export function preflightActivities(deps: ActivityDeps) {
         stallSeconds: p.stall,
         linkUpTimeoutSeconds: p.linkUpTimeout,
         algorithm: p.algorithm,
-        ...checkPolicyOverride(policyIn),
+        ...override,
+        approval: mergeApproval(p.approval, approvalOverride),
       };
       for (const [field, path] of [
         ['source.mountPath', access.vault.source.mountPath],
@@ -54,4 +67,27 @@ export function preflightActivities(deps: ActivityDeps) {
       return { policy, gapOpenAtStart: gap.open, gapDetail: gap.detail };
     },
   };
+}
+
+/**
+ * The vault's approval rule with a run's override on top. Whoever starts a cycle may make the rule stricter, never
+ * looser: approvers are the vault's, and `when`, `quorum`, `beforeOpen` and `onTimeout` can only move towards
+ * asking more people, more often, with silence meaning "no".
+ */
+function mergeApproval(configured: ApprovalPolicy, override: ApprovalInput | undefined): ApprovalPolicy {
+  if (!override) return configured;
+  const refuse = (field: string, why: string): never => {
+    throw new ConfigError(`policy.approval.${field}: ${why}; a run may make the vault's approval rule stricter, not looser (change the vault configuration instead)`);
+  };
+  if (override.approvers !== undefined) refuse('approvers', 'approvers come from the vault configuration only');
+  const merged = approvalSchema.safeParse({ ...configured, ...override });
+  if (!merged.success) throw new ConfigError(`policy.approval: ${merged.error.issues.map((i) => i.message).join('; ')}`);
+  const m = merged.data;
+  const rank = { never: 0, suspect: 1, always: 2 } as const;
+  if (rank[m.when] < rank[configured.when]) refuse('when', `"${m.when}" asks less often than the vault's "${configured.when}"`);
+  if (m.quorum < configured.quorum) refuse('quorum', `${m.quorum} is below the vault's ${configured.quorum}`);
+  if (configured.beforeOpen && !m.beforeOpen) refuse('beforeOpen', 'the vault asks before the gap opens');
+  if (configured.onTimeout === 'reject' && m.onTimeout === 'approve') refuse('onTimeout', 'the vault rejects when nobody decides');
+  if (m.onTimeout === 'approve' && m.timeout < configured.timeout) refuse('timeout', 'a shorter timeout would approve sooner by default');
+  return m;
 }

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityDeps } from './deps';
-import type { CycleResult } from '../workflows/messages';
-import { recordInCatalog } from './catalog';
+import type { CycleResult, Decision } from '../workflows/messages';
+import { recordInCatalog, type CatalogEntry } from './catalog';
 import { copyDir } from './validation';
 
 export function reportActivities(deps: ActivityDeps) {
@@ -29,10 +29,11 @@ export function reportActivities(deps: ActivityDeps) {
         validation: result.validation,
         exposureSeconds: result.exposure.seconds,
         report: path,
+        ...decisionEntry(result),
       });
       if (result.outcome !== 'validated') {
         await deps.alert({
-          severity: result.outcome === 'suspect' ? 'critical' : 'warning',
+          severity: result.outcome === 'suspect' || result.outcome === 'rejected' ? 'critical' : 'warning',
           vaultId,
           summary: `cycle ${copyId} of vault ${vaultId} ended ${result.outcome}${result.lastError ? `: ${result.lastError}` : ''}`,
           detail: path,
@@ -41,6 +42,29 @@ export function reportActivities(deps: ActivityDeps) {
       return { path, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, markdownPath };
     },
   };
+}
+
+const fmtDuration = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
+
+function decisionEntry(r: CycleResult): { decision?: CatalogEntry['decision'] } {
+  const d = r.decisions?.at(-1);
+  if (!d) return {};
+  return { decision: { state: d.state, by: d.by, at: d.decidedAt, reason: d.reason, ticket: d.ticket, timedOut: d.timedOut } };
+}
+
+function renderDecision(d: Decision): string[] {
+  const cell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = ['', `## Decision (${d.stage === 'before-open' ? 'before the gap opened' : 'after validation, gap closed'})`, '', '| | |', '|---|---|'];
+  lines.push(`| decision | **${d.state}**${d.timedOut ? ' (timeout)' : ''} |`);
+  lines.push(`| asked because | ${cell(d.why)} |`);
+  lines.push(`| asked at | ${d.askedAt} |`);
+  lines.push(`| timeout | ${fmtDuration(d.timeoutSeconds)} (deadline ${d.deadline}); without a decision: ${d.onTimeout} |`);
+  lines.push(`| rule | quorum ${d.quorum}${d.approvers ? `, approvers ${d.approvers.join(', ')}` : ', any approver'} |`);
+  if (d.by) lines.push(`| decided by | ${cell(d.by)} at ${d.decidedAt ?? '–'} |`);
+  if (d.reason) lines.push(`| why | ${cell(d.reason)} |`);
+  if (d.ticket) lines.push(`| ticket | ${cell(d.ticket)} |`);
+  for (const a of d.approvals) lines.push(`| approval | ${cell(a.by)} at ${a.at}: ${cell(a.reason)}${a.ticket ? ` (${cell(a.ticket)})` : ''} |`);
+  return lines;
 }
 
 const fmtSeconds = (s?: number) => (s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
@@ -76,6 +100,7 @@ export function renderMarkdown(r: CycleResult): string {
     lines.push('', '## Findings (worst first)', '', '| severity | class | path | detail |', '|---|---|---|---|');
     for (const f of r.findings) lines.push(`| ${f.severity} | ${f.class} | \`${f.path}\` | ${f.detail ?? ''} |`);
   }
+  for (const d of r.decisions ?? []) lines.push(...renderDecision(d));
   if (r.rejectedMessages.length) {
     lines.push('', '## Rejected operator messages', '');
     for (const m of r.rejectedMessages) lines.push(`- ${m}`);

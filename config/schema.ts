@@ -51,6 +51,28 @@ export const dataDomainSchema = z.strictObject({
   label: z.string().optional(),
 });
 
+/**
+ * When a person must approve a copy (DECIDE, after VALIDATE, always with the gap closed) and how. The one schema
+ * for the config file's `policy.approval` and a run's `--policy '{"approval":{...}}'` override; durations are
+ * written like every other duration (90s, 30m, 24h, or seconds as a number) and become seconds.
+ */
+export const approvalSchema = z
+  .strictObject({
+    when: z.enum(['suspect', 'always', 'never']).default('suspect'), // suspect: only a suspect verdict waits
+    approvers: z.array(z.string().min(1)).min(1, 'list at least one approver, or leave approvers out (anyone may decide)').optional(),
+    quorum: z.union([z.literal(1), z.literal(2)], { error: '1, or 2 for the two-person rule' }).default(1),
+    timeout: duration.default(24 * 3600), // no decision by then: onTimeout applies
+    onTimeout: z.enum(['reject', 'approve']).default('reject'),
+    beforeOpen: z.boolean().default(false), // also ask before the gap opens (change windows)
+    beforeOpenTimeout: duration.default(3600), // no approval by then: the cycle ends, gap untouched
+  })
+  .refine((a) => a.quorum === 1 || !a.approvers || new Set(a.approvers).size >= 2, {
+    message: 'quorum 2 needs at least two different approvers',
+    path: ['quorum'],
+  });
+export type ApprovalPolicy = z.output<typeof approvalSchema>;
+export type ApprovalInput = z.input<typeof approvalSchema>;
+
 export const vaultSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
   description: z.string().optional(),
@@ -78,6 +100,7 @@ export const vaultSchema = z.strictObject({
       stall: duration.default(15 * 60),
       linkUpTimeout: duration.default(120),
       algorithm: z.enum(['sha256', 'blake3']).default('sha256'),
+      approval: approvalSchema.prefault({}),
     })
     .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).

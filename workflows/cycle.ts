@@ -9,6 +9,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -16,13 +17,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import { BEFORE_OPEN_PATCH, DECIDE_PATCH, decisionNeeded, decisionOutcome, OperatorDesk } from './decide';
 import {
-  abortSignal,
   IrGapState,
   IrPhase,
   IrVault,
   IrVerdict,
-  parseAbortRequest,
   statusQuery,
   type CyclePolicy,
   type CycleResult,
@@ -30,6 +30,7 @@ import {
   type GapState,
   type Outcome,
   type Phase,
+  messageDescriptions,
 } from './messages';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -111,24 +112,9 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   const maxOpenTimer = new CancellationScope();
   let forcedClose = false;
 
-  setHandler(statusQuery, () => status);
-  setHandler(abortSignal, (payload) => {
-    const parsed = parseAbortRequest(payload);
-    if (!parsed.ok) {
-      // A signal cannot answer its sender: say it in the log and the status query, change nothing.
-      status.rejectedMessages.push(`abort rejected: ${parsed.error}`);
-      log.warn('abort signal rejected', { error: parsed.error });
-      return;
-    }
-    if (status.abort) return;
-    if (!['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE'].includes(status.phase)) {
-      status.rejectedMessages.push(`abort from ${parsed.value.by} arrived in ${status.phase}: the gap is already being closed or is closed`);
-      return;
-    }
-    status.abort = { ...parsed.value, at: new Date().toISOString() };
-    log.warn('abort requested', { by: parsed.value.by, reason: parsed.value.reason, phase: status.phase });
-    main.cancel();
-  });
+  setHandler(statusQuery, () => status, { description: messageDescriptions.status });
+  // approve/reject/abort as updates and signals (workflows/decide.ts); abort before CLOSE cancels `main`.
+  const desk = new OperatorDesk(status, { abortRunning: () => main.cancel() });
 
   const enter = (phase: Phase, gap?: GapState) => {
     const now = new Date().toISOString();
@@ -156,10 +142,21 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     await main.run(async () => {
       const plan = await preflight(vaultId, policyIn);
       policy = plan.policy;
+      desk.setPolicy(policy);
       status.exposure.maxOpenSeconds = policy.maxOpenSeconds;
       // A gap found open (a hand-opened port, an earlier crash) is ours to close from here on.
       status.gap = plan.gapOpenAtStart ? 'open' : 'closed';
       if (plan.gapOpenAtStart) log.warn('gap found open at start', { detail: plan.gapDetail });
+      // approval.beforeOpen: a person approves before the gap opens; no approval, the gap is never touched.
+      if (policy.approval?.beforeOpen && patched(BEFORE_OPEN_PATCH)) {
+        if (plan.gapOpenAtStart) {
+          // Nobody waits with the gap open (invariant 4): close it now, and let the next start ask.
+          gapTouched = true;
+          throw ApplicationFailure.nonRetryable('the gap was found open at start: closed it instead of asking for approval with the gap open; start the cycle again', 'SafetyError');
+        }
+        const d = await desk.ask('before-open', 'approval before the gap opens (approval.beforeOpen)');
+        if (d.state !== 'approved') return;
+      }
 
       // From here on a port may be up: the close path is armed before the first command.
       gapTouched = true;
@@ -223,11 +220,21 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     }
   }
 
+  // DECIDE: after the close path (whatever the order of LOCK/VALIDATE and CLOSE), before RECORD.
+  const why = failure ? undefined : decisionNeeded(policy, status.verdict);
+  if (why && patched(DECIDE_PATCH)) {
+    enter('DECIDE');
+    try {
+      await desk.ask('after-validate', why);
+    } catch (err) {
+      failure = err;
+      status.lastError = rootMessage(err);
+    }
+  }
+
   const cancelled = CancellationScope.current().consideredCancelled;
   const outcome: Outcome = !failure
-    ? status.verdict === 'clean'
-      ? 'validated'
-      : 'suspect'
+    ? (decisionOutcome(status) ?? (status.verdict === 'clean' ? 'validated' : 'suspect'))
     : forcedClose
       ? 'failed'
       : status.abort && isCancellation(failure)
@@ -246,7 +253,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   Object.assign(result, status, { outcome });
 
   if (outcome === 'cancelled') throw failure;
-  if (failure) {
+  if (failure || outcome === 'aborted') {
     throw ApplicationFailure.create({
       type: outcome === 'aborted' ? 'CycleAborted' : 'CycleFailed',
       message: `${outcome === 'aborted' ? 'cycle aborted' : 'cycle failed'} in ${failedPhase(status)}: ${status.lastError}; gap ${status.gap}; report ${result.report.path}`,

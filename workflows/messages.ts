@@ -3,7 +3,8 @@
  * Nothing here may carry a secret: these values end up in workflow history and the UI.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ApprovalPolicy } from '../config/schema';
 
 export const TASK_QUEUE = 'isolated-recovery';
 
@@ -15,13 +16,15 @@ export type Phase =
   | 'LOCK'
   | 'VALIDATE'
   | 'CLOSE'
+  | 'DECIDE'
   | 'RECORD'
   | 'DONE';
 
 /** closed: ports down and replication disabled; opening/open/closing while the cycle works the link. */
 export type GapState = 'closed' | 'opening' | 'open' | 'closing' | 'unknown';
 export type Verdict = 'clean' | 'suspect' | 'failed' | 'none';
-export type Outcome = 'validated' | 'suspect' | 'failed' | 'aborted' | 'cancelled';
+/** approved: a suspect copy a person approved (counts as good); rejected: a person or the decision timeout said no. */
+export type Outcome = 'validated' | 'suspect' | 'approved' | 'rejected' | 'failed' | 'aborted' | 'cancelled';
 
 /** Values fixed for one run. Missing fields are taken from the vault's configuration at PREFLIGHT. */
 export interface CyclePolicy {
@@ -31,11 +34,49 @@ export interface CyclePolicy {
   stallSeconds: number; // converging fails when no progress is seen for this long
   linkUpTimeoutSeconds: number; // ports must be oper-up within this
   algorithm: 'sha256' | 'blake3';
+  approval?: ApprovalPolicy; // absent in runs started before DECIDE existed
 }
 
 export interface AbortRequest {
   reason?: string;
   by?: string;
+  ticket?: string;
+}
+
+/** The payload of `approve` and `reject` (update or signal): who decides, why, and an optional change ticket. */
+export interface DecisionRequest {
+  by: string;
+  reason: string;
+  ticket?: string;
+}
+
+export type DecisionStage = 'before-open' | 'after-validate';
+export type DecisionState = 'pending' | 'approved' | 'rejected' | 'aborted' | 'cancelled';
+
+/** One question put to people, and its answer. Also the value of the IrDecision search attribute (state). */
+export interface Decision {
+  stage: DecisionStage;
+  why: string; // why a decision is asked
+  askedAt: string;
+  deadline: string;
+  timeoutSeconds: number;
+  onTimeout: 'approve' | 'reject';
+  quorum: number;
+  approvers?: string[];
+  approvals: { by: string; reason: string; ticket?: string; at: string }[];
+  state: DecisionState;
+  decidedAt?: string;
+  by?: string; // the deciders (comma-separated under quorum 2), or "timeout"
+  reason?: string;
+  ticket?: string;
+  timedOut?: boolean;
+}
+
+/** What an approve/reject/abort update answers. */
+export interface DecisionReply {
+  message: string;
+  phase: Phase;
+  decision?: Decision;
 }
 
 export interface PhaseTiming {
@@ -65,6 +106,7 @@ export interface CycleStatus {
   abort?: { by: string; reason: string; at: string };
   lastError?: string;
   rejectedMessages: string[];
+  decisions?: Decision[]; // every question asked in this cycle, the current one last
   replication?: { syncPoint: string; syncedAsOf?: string; bytes?: number };
   copy?: CopyInfo;
   validation?: ValidationSummary;
@@ -110,33 +152,84 @@ export interface CycleResult extends CycleStatus {
   report?: { path: string; digest: string; markdownPath: string };
 }
 
+// Operators' messages. approve/reject/abort exist both as updates (the caller hears why a request was refused)
+// and as signals of the same names (callers that cannot wait); both go through the same checks.
 export const abortSignal = defineSignal<[AbortRequest?]>('abort');
+export const approveSignal = defineSignal<[DecisionRequest]>('approve');
+export const rejectSignal = defineSignal<[DecisionRequest]>('reject');
+export const abortUpdate = defineUpdate<DecisionReply, [AbortRequest]>('abort');
+export const approveUpdate = defineUpdate<DecisionReply, [DecisionRequest]>('approve');
+export const rejectUpdate = defineUpdate<DecisionReply, [DecisionRequest]>('reject');
 export const statusQuery = defineQuery<CycleStatus>('status');
+
+/** Shown by the Temporal UI next to each name in its signal/update/query dropdowns. */
+export const messageDescriptions = {
+  approve: 'Approve the copy waiting in DECIDE (it then counts as good). JSON: {"by":"alice","reason":"expected mass change","ticket":"CHG-1234"}',
+  reject: 'Reject the copy waiting in DECIDE (it stays locked, marked rejected). JSON: {"by":"alice","reason":"encrypted files","ticket":"INC-42"}',
+  abort: 'Abort the cycle: before CLOSE it takes the close path; in DECIDE it ends without a decision. JSON: {"by":"alice","reason":"change freeze"}',
+  status: 'Phase, gap state, exposure so far, findings, decisions and rejected messages',
+} as const;
 
 export const IrVault = defineSearchAttributeKey('IrVault', SearchAttributeType.KEYWORD);
 export const IrPhase = defineSearchAttributeKey('IrPhase', SearchAttributeType.KEYWORD);
 export const IrGapState = defineSearchAttributeKey('IrGapState', SearchAttributeType.KEYWORD);
 export const IrVerdict = defineSearchAttributeKey('IrVerdict', SearchAttributeType.KEYWORD);
-export const searchAttributeNames = [IrVault.name, IrPhase.name, IrGapState.name, IrVerdict.name];
+export const IrDecision = defineSearchAttributeKey('IrDecision', SearchAttributeType.KEYWORD); // pending|approved|rejected|aborted
+export const searchAttributeNames = [IrVault.name, IrPhase.name, IrGapState.name, IrVerdict.name, IrDecision.name];
 
 /** Workflow id for a vault's cycle started by hand or by CI: one id per vault keeps one cycle at a time. */
 export const cycleWorkflowId = (vaultId: string): string => `ir-cycle-${vaultId}`;
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const MAX_TEXT = 1000; // names and reasons end up in history, the UI and reports: keep them short
+
+function checkFields(name: string, obj: Record<string, unknown>, example: string): string | undefined {
+  for (const key of Object.keys(obj)) {
+    if (!['by', 'reason', 'ticket'].includes(key)) return `${name} payload has unknown field "${key}": use only "by", "reason" and "ticket", e.g. ${example}`;
+  }
+  for (const key of ['by', 'reason', 'ticket']) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') return `${name} payload field "${key}" must be a string, e.g. ${example}`;
+    if (v.length > MAX_TEXT) return `${name} payload field "${key}" is longer than ${MAX_TEXT} characters`;
+  }
+  return undefined;
+}
 
 /**
  * Checks an abort payload sent from the CLI or UI. Returns the request or an explanation naming the field.
  * Lenient on purpose where safety wins: no payload or a bare string still aborts.
  */
-export function parseAbortRequest(input: unknown): { ok: true; value: Required<AbortRequest> } | { ok: false; error: string } {
+export function parseAbortRequest(input: unknown): Parsed<{ reason: string; by: string; ticket?: string }> {
   if (input === undefined || input === null) return { ok: true, value: { reason: 'no reason given', by: 'unknown' } };
   if (typeof input === 'string') return { ok: true, value: { reason: input || 'no reason given', by: 'unknown' } };
+  const example = '{"reason":"...","by":"..."}';
   if (typeof input !== 'object' || Array.isArray(input)) {
-    return { ok: false, error: `abort payload must be an object like {"reason":"...","by":"..."}, got ${JSON.stringify(input)}` };
+    return { ok: false, error: `abort payload must be an object like ${example}, got ${JSON.stringify(input)}` };
   }
   const obj = input as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (key !== 'reason' && key !== 'by') return { ok: false, error: `abort payload has unknown field "${key}": use only "reason" and "by"` };
+  const error = checkFields('abort', obj, example);
+  if (error) return { ok: false, error };
+  const value = { reason: (obj.reason as string) || 'no reason given', by: (obj.by as string) || 'unknown' };
+  return { ok: true, value: obj.ticket ? { ...value, ticket: obj.ticket as string } : value };
+}
+
+/** Checks an approve/reject payload: `by` and `reason` are required (they go into the report), `ticket` optional. */
+export function parseDecisionRequest(name: 'approve' | 'reject', input: unknown): Parsed<DecisionRequest> {
+  const example = `{"by":"alice","reason":"...","ticket":"CHG-1234"}`;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, error: `${name} payload must be an object like ${example}, got ${input === undefined ? 'nothing' : JSON.stringify(input)}` };
   }
-  if (obj.reason !== undefined && typeof obj.reason !== 'string') return { ok: false, error: 'abort payload field "reason" must be a string' };
-  if (obj.by !== undefined && typeof obj.by !== 'string') return { ok: false, error: 'abort payload field "by" must be a string' };
-  return { ok: true, value: { reason: (obj.reason as string) || 'no reason given', by: (obj.by as string) || 'unknown' } };
+  const obj = input as Record<string, unknown>;
+  const error = checkFields(name, obj, example);
+  if (error) return { ok: false, error };
+  for (const key of ['by', 'reason'] as const) {
+    if (typeof obj[key] !== 'string' || !(obj[key] as string).trim()) {
+      return { ok: false, error: `${name} payload field "${key}" is required (${key === 'by' ? 'who decides' : 'why: it goes into the report'}), e.g. ${example}` };
+    }
+  }
+  const value: DecisionRequest = { by: (obj.by as string).trim(), reason: (obj.reason as string).trim() };
+  if (typeof obj.ticket === 'string' && obj.ticket.trim()) value.ticket = obj.ticket.trim();
+  return { ok: true, value };
 }

@@ -39,7 +39,9 @@ export function configForLab(lab: Lab, evidenceDir: string, policy: Record<strin
           copiesMountPath: e.vaultDd.copiesMountPath,
         },
         replication: { contexts: [e.context.destination] },
-        policy: { retention: '5m', maxOpen: '10m', pollInterval: '200ms', stall: '60s', linkUpTimeout: '20s', ...policy },
+        // Tests that are not about DECIDE do not wait for a person: they get `approval.when: never` unless
+        // they pass an approval rule of their own (`approval: {}` is the schema's default, `when: suspect`).
+        policy: { retention: '5m', maxOpen: '10m', pollInterval: '200ms', stall: '60s', linkUpTimeout: '20s', approval: { when: 'never' }, ...policy },
       },
     ],
   };
