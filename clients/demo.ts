@@ -168,6 +168,11 @@ function printProgress(s: CycleStatus, printed: string): string {
     if (!out.includes(`|${p.phase}:start`)) {
       say(`→ ${p.phase}${p.phase === 'OPEN' ? ' (no shutdown on the vault ports)' : p.phase === 'CLOSE' ? ' (replication disabled, ports shut and verified)' : ''}`);
       out += `|${p.phase}:start`;
+      const d = s.decisions?.at(-1);
+      if (p.phase === 'DECIDE' && d) {
+        say(`  waiting for a decision, gap closed (${d.why}); without one by ${d.deadline}: ${d.onTimeout}. Decide with:`);
+        for (const name of ['approve', 'reject']) say(`    temporal workflow update execute -w ${cycleWorkflowId(s.vaultId)} --name ${name} -i '{"by":"you","reason":"..."}'`);
+      }
     }
     if (p.endedAt && !out.includes(`|${key}`)) {
       say(`  ${p.phase} done in ${p.seconds?.toFixed(1)} s`);

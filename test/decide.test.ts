@@ -223,7 +223,7 @@ describeTemporal('DECIDE: people approve or reject a copy, always with the gap c
     expect(md).toContain('no decision within 3s: rejected by default');
   });
 
-  test('abort in DECIDE ends the wait without a decision; the copy is not good; a second abort is refused', async () => {
+  test('abort in DECIDE ends the wait without a decision; a malformed abort is refused; the copy is not good', async () => {
     const { config } = await lab({ when: 'always' });
     const tq = `decide-abort-${seq}`;
     const w = await worker(tq);

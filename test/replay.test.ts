@@ -20,6 +20,20 @@ describe('recorded cycle histories replay on the current workflow code', () => {
     expect(files).toEqual(expect.arrayContaining(['cycle-validated.json', 'cycle-suspect.json', 'cycle-aborted-converge.json', 'cycle-failed-lock.json', 'cycle-cancelled.json']));
   });
 
+  test('and for the DECIDE paths', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'cycle-decide-approved.json',
+        'cycle-decide-two-person.json',
+        'cycle-decide-rejected.json',
+        'cycle-decide-timeout.json',
+        'cycle-decide-aborted.json',
+        'cycle-approve-before-open-timeout.json',
+        'cycle-approve-before-open-approved.json',
+      ]),
+    );
+  });
+
   test.each(files)('%s', async (file) => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();

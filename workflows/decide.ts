@@ -73,7 +73,9 @@ export class OperatorDesk {
     private readonly hooks: OperatorHooks,
   ) {
     const fail = (message: string): never => {
-      throw ApplicationFailure.create({ type: 'RequestRefused', message, nonRetryable: true });
+      const refused = ApplicationFailure.create({ type: 'RequestRefused', message, nonRetryable: true });
+      refused.stack = ''; // the caller (CLI, UI dialog) needs the reason, not the workflow's stack
+      throw refused;
     };
     for (const [name, update, signal] of [
       ['approve', approveUpdate, approveSignal],
