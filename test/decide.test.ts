@@ -277,6 +277,20 @@ describeTemporal('DECIDE: people approve or reject a copy, always with the gap c
     });
   });
 
+  test('approval before open with a port found open: the gap is closed first, nobody is asked with it open', async () => {
+    const { lab: l } = await lab({ beforeOpen: true });
+    l.setPort(l.endpoints.switch.vaultPorts[0], 'up'); // opened by hand, or left by a crash
+    expect(l.vaultPortsDown()).toBe(false);
+    const tq = `decide-before-open-gap-${seq}`;
+    const w = await worker(tq);
+    const { result, message } = await w.runUntil(async () => outcomeOf(await start(tq)));
+    expect(message).toContain('the gap was found open at start: closed it instead of asking for approval with the gap open');
+    expect(result.decisions ?? []).toEqual([]);
+    expect(result.gap).toBe('closed');
+    expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'CLOSE', 'RECORD']);
+    expect(l.vaultPortsDown()).toBe(true);
+  });
+
   test('a run may tighten the approval rule but not loosen it', async () => {
     await lab({ when: 'suspect', approvers: ['alice'] });
     const tq = `decide-override-${seq}`;

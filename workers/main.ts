@@ -11,7 +11,7 @@ import { createWorker } from './worker';
 async function run() {
   const config = loadConfig();
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict: make sure the server knows them (a plain
+  // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
   const admin = await Connection.connect({ address });
   await ensureSearchAttributes(admin, process.env.TEMPORAL_NAMESPACE ?? 'default');
