@@ -243,7 +243,8 @@ export class OperatorDesk {
       return { message: `aborted in ${phase} by ${req.value.by}: no decision on the copy; the cycle records and ends`, phase, decision: d };
     }
     this.hooks.abortRunning();
-    return { message: `aborted in ${phase} by ${req.value.by}: the cycle takes the close path and records a report`, phase };
+    const next = d ? 'the cycle ends without opening the gap' : 'the cycle takes the close path and records a report';
+    return { message: `aborted in ${phase} by ${req.value.by}: ${next}`, phase };
   }
 
   private refuse(name: string, reason: string): void {
