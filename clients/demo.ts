@@ -189,6 +189,9 @@ function summarize(r: CycleResult): void {
   }
   if (r.copy) say(`copy ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes, ${r.copy.lockMode} lock until ${r.copy.lockedUntil}`);
   if (r.validation) say(`validation: source and copy ${r.validation.equal ? 'identical' : 'DIFFER'} (root ${r.validation.copy.root.slice(0, 16)}…); ${r.validation.reasons.join('; ') || 'no findings'}`);
+  for (const d of r.decisions ?? []) {
+    say(`decision (${d.stage}): ${d.state}${d.by ? ` by ${d.by}` : ''}${d.decidedAt ? ` at ${d.decidedAt}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.ticket ? ` [${d.ticket}]` : ''}`);
+  }
   for (const f of r.findings.slice(0, 10)) say(`  ${f.severity} ${f.class} ${f.path}${f.detail ? ` — ${f.detail}` : ''}`);
   if (r.report) {
     say(`report: ${r.report.markdownPath} (and report.json, ${r.report.digest})`);
