@@ -62,7 +62,7 @@ export function checkRpo(input: { vaultId: string; rpoSeconds?: number; periodSe
   const base = { vaultId: input.vaultId, rpoSeconds: input.rpoSeconds, periodSeconds: input.periodSeconds, jitterSeconds: J, durationSeconds: D, measuredCycles: input.durations.length };
   const measured = input.durations.length
     ? `${input.durations.length} measured cycle${input.durations.length === 1 ? '' : 's'}, longest ${formatDuration(D)}`
-    : 'no measured cycles yet (duration taken as 0: a lower bound)';
+    : 'no measured cycles yet: duration taken as 0, a lower bound';
   if (input.periodSeconds === undefined) {
     return { ...base, skippedPeriods: 0, detail: `period not known until the schedule exists (cron): run irctl schedule describe ${input.vaultId} after apply; ${measured}` };
   }
