@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { ScheduleNotFoundError } from '@temporalio/client';
+import type { TypedSearchAttributes } from '@temporalio/common';
 import { IrVault } from '../workflows/messages';
 import { checkRpo } from '../clients/rpo';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
@@ -75,7 +76,7 @@ describeTemporal('irctl schedule on the dev server', () => {
     expect(desc.spec.jitter).toBe(30 * 60 * 1000);
     expect(desc.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000, pauseOnFailure: true });
     expect(desc.action).toMatchObject({ workflowType: 'isolatedRecoveryCycle', taskQueue: tq, workflowId: `ir-cycle-${A}`, args: [A, {}] });
-    expect(desc.action.typedSearchAttributes?.get(IrVault)).toBe(A);
+    expect((desc.action.typedSearchAttributes as TypedSearchAttributes).get(IrVault)).toBe(A);
     expect(desc.state.note).toBe('test cycles');
 
     const second = await irctl(config)('schedule', 'apply');
