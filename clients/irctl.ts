@@ -30,11 +30,12 @@ const GLOBAL_HELP = `global options (anywhere on the line):
 exit codes: 0 ok, 1 failed (cycle not validated, findings, RPO missed with --strict), 2 bad input (nothing
 sent), 3 Temporal unreachable, 4 not found, 5 refused (validator rejection, cycle already running, trigger skipped)`;
 
-function help(io: CommandIO): void {
-  io.out('usage: irctl [global options] <command> [subcommand] [args]\n\ncommands:');
-  for (const [name, c] of Object.entries(commandRegistry)) io.out(`  ${name.padEnd(10)} ${c.summary}`);
-  io.out(`  (${Object.entries(commandAliases).map(([a, t]) => `${a} = ${t.join(' ')}`).join(', ')})`);
-  io.out(`\n${GLOBAL_HELP}\n\nirctl <command> --help for details`);
+/** On stdout when asked for (--help), on stderr after a usage error. */
+function help(print: (line: string) => void): void {
+  print('usage: irctl <command> [subcommand] [args] [global options]\n\ncommands:');
+  for (const [name, c] of Object.entries(commandRegistry)) print(`  ${name.padEnd(10)} ${c.summary}`);
+  print(`  (${Object.entries(commandAliases).map(([a, t]) => `${a} = ${t.join(' ')}`).join(', ')})`);
+  print(`\n${GLOBAL_HELP}\n\nirctl <command> --help for details`);
 }
 
 /** Takes the global options out of argv (they may stand anywhere); the rest goes to the command. */
@@ -73,9 +74,9 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv = proc
   return { globals, rest };
 }
 
-function groupHelp(io: CommandIO, name: string, summary: string, subs: Record<string, Command>): void {
-  io.out(`irctl ${name}: ${summary}\n`);
-  for (const [sub, c] of Object.entries(subs)) io.out(`  ${sub.padEnd(10)} ${c.summary}\n             usage: ${c.usage}`);
+function groupHelp(print: (line: string) => void, name: string, summary: string, subs: Record<string, Command>): void {
+  print(`irctl ${name}: ${summary}\n`);
+  for (const [sub, c] of Object.entries(subs)) print(`  ${sub.padEnd(10)} ${c.summary}\n             usage: ${c.usage}`);
 }
 
 export async function runIrctl(argv: string[], io: CommandIO = consoleIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -90,7 +91,7 @@ export async function runIrctl(argv: string[], io: CommandIO = consoleIO, env: N
   if (rest[0] && Object.hasOwn(commandAliases, rest[0])) rest = [...commandAliases[rest[0]], ...rest.slice(1)];
   const [name, ...args] = rest;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    help(io);
+    help(name ? io.out : io.err);
     return name ? ExitCode.OK : ExitCode.USAGE;
   }
   const entry = Object.hasOwn(commandRegistry, name) ? commandRegistry[name] : undefined;
@@ -105,7 +106,7 @@ export async function runIrctl(argv: string[], io: CommandIO = consoleIO, env: N
   if (isGroup(module)) {
     const [sub, ...subArgs] = args;
     if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-      groupHelp(io, name, module.summary, module.subcommands);
+      groupHelp(sub ? io.out : io.err, name, module.summary, module.subcommands);
       return sub ? ExitCode.OK : ExitCode.USAGE;
     }
     if (!Object.hasOwn(module.subcommands, sub)) {

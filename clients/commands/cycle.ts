@@ -260,7 +260,7 @@ const abort: Command = {
           const reason = await rejection(err);
           if (reason === undefined) throw err;
           // A cycle started by older workflow code has the abort signal only.
-          if (!/no registered handler|unknown update|not found/i.test(reason)) throw new CliError(`abort rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+          if (!/no registered handler for update/i.test(reason)) throw new CliError(`abort rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
           via = 'signal';
         }
       } else via = 'signal';
