@@ -129,24 +129,28 @@ describeTemporal('irctl on the dev server', () => {
     expect(refused.err).toContain('approve rejected by ir-cycle-' + V + ': "mallory" is not in approval.approvers');
     expect(expectJson(refused)).toMatchObject({ exitCode: 5, error: expect.stringContaining('mallory') });
     expect(expectJson(await irctl('cycle', 'status', V, '--json')).phase).toBe('DECIDE');
+    expect((await irctl('cycle', 'status', V)).out).toContain(`decision (after-validate): PENDING until 2099-01-01T00:00:00Z (then reject): verdict suspect; irctl cycle approve|reject ${V}`);
 
     const approved = await irctl('cycle', 'approve', V, '--by', 'alice', '--reason', 'known batch job', '--ticket', 'CHG-42', '--json');
     expect(approved.code).toBe(0);
-    expect(expectJson(approved)).toMatchObject({ update: 'approve', accepted: true, request: { by: 'alice', reason: 'known batch job', ticket: 'CHG-42' }, result: 'approved by alice' });
+    expect(expectJson(approved)).toMatchObject({ update: 'approve', accepted: true, request: { by: 'alice', reason: 'known batch job', ticket: 'CHG-42' }, result: { message: 'approved by alice' } });
     const watched = await irctl('cycle', 'watch', V, '--json');
     expect(watched.code).toBe(0);
-    expect(expectJson(watched)).toMatchObject({ outcome: 'validated', decision: { decision: 'approved', by: 'alice' } });
+    expect(expectJson(watched)).toMatchObject({ outcome: 'approved', decisions: [{ state: 'approved', by: 'alice', ticket: 'CHG-42' }] });
 
-    // reject: the cycle ends suspect, so watching it exits 1 (not a copy to recover from).
+    // reject: the cycle ends rejected, so watching it exits 1 (not a copy to recover from).
     expect((await irctl('cycle', 'start', V)).code).toBe(0);
+    for (let i = 0; i < 100 && (await irctl('cycle', 'status', V)).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+    const watching = irctl('cycle', 'watch', V);
+    await new Promise((r) => setTimeout(r, 2000));
     const rejected = await irctl('cycle', 'reject', V, '--by', 'bob', '--reason', 'encrypted files');
     expect(rejected.code).toBe(0);
     expect(rejected.out).toContain(`reject accepted by ir-cycle-${V}: rejected by bob`);
-    const plain = await irctl('cycle', 'watch', V);
+    const plain = await watching;
     expect(plain.code).toBe(1);
-    expect(plain.out).toContain('outcome suspect');
+    expect(plain.out).toContain('outcome rejected');
     expect(plain.out).toMatch(/^DECIDE +gap closed/m); // progress as plain lines when stdout is not a terminal
-    expect(plain.out).toContain('decision: rejected by bob');
+    expect(plain.out).toMatch(/decision \(after-validate\): rejected by bob at \S+: encrypted files/);
 
     // abort: this cycle has only the abort signal, so irctl falls back to it and says so.
     expect((await irctl('cycle', 'start', V)).code).toBe(0);

@@ -21,6 +21,19 @@ export interface DecisionRequest {
   ticket?: string;
 }
 
+/** The fields of a DECIDE question irctl shows (a subset of workflows/messages.ts Decision). */
+interface DecisionView {
+  stage: string;
+  state: string;
+  why?: string;
+  deadline?: string;
+  onTimeout?: string;
+  by?: string;
+  reason?: string;
+  ticket?: string;
+  decidedAt?: string;
+}
+
 export function formatStatus(s: CycleStatus): string[] {
   const outcome = 'outcome' in s ? `  outcome ${(s as CycleResult).outcome}` : '';
   const lines = [`vault ${s.vaultId}  copy ${s.copyId}`, `phase ${s.phase}  gap ${s.gap}  verdict ${s.verdict}${outcome}`];
@@ -29,8 +42,15 @@ export function formatStatus(s: CycleStatus): string[] {
   }
   for (const p of s.phases) lines.push(`  ${p.phase.padEnd(10)} ${p.startedAt}${p.seconds !== undefined ? `  ${p.seconds.toFixed(1)} s` : '  …'}`);
   if (s.abort) lines.push(`abort: by ${s.abort.by} at ${s.abort.at}: ${s.abort.reason}`);
-  const decision = (s as { decision?: { decision?: string; by?: string; reason?: string; at?: string } }).decision;
-  if (decision?.decision) lines.push(`decision: ${decision.decision} by ${decision.by ?? '?'}${decision.at ? ` at ${decision.at}` : ''}: ${decision.reason ?? ''}`);
+  // DECIDE's questions and answers (workflows/messages.ts Decision), the current one last.
+  const decisions = (s as { decisions?: DecisionView[] }).decisions ?? [];
+  for (const d of decisions) {
+    lines.push(
+      d.state === 'pending'
+        ? `decision (${d.stage}): PENDING until ${d.deadline ?? '?'} (then ${d.onTimeout ?? '?'}): ${d.why ?? ''}; irctl cycle approve|reject ${s.vaultId} --reason ...`
+        : `decision (${d.stage}): ${d.state} by ${d.by ?? '?'}${d.decidedAt ? ` at ${d.decidedAt}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.ticket ? ` [${d.ticket}]` : ''}`,
+    );
+  }
   if (s.lastError) lines.push(`error: ${s.lastError}`);
   for (const m of s.rejectedMessages) lines.push(`rejected: ${m}`);
   for (const f of s.findings.slice(0, 10)) lines.push(`  ${f.severity} ${f.class} ${f.path}${f.detail ? ` — ${f.detail}` : ''}`);
@@ -226,9 +246,10 @@ function decisionCommand(name: 'approve' | 'reject'): Command {
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
         try {
-          const result = await handle.executeUpdate<unknown, [DecisionRequest]>(DECISION_UPDATES[name], { args: [request] });
+          // The reply is the workflow's DecisionReply: {message, phase, decision}.
+          const result = await handle.executeUpdate<{ message?: string } | undefined, [DecisionRequest]>(DECISION_UPDATES[name], { args: [request] });
           ctx.emit({ workflowId: handle.workflowId, update: name, accepted: true, request, result: result ?? null }, () => [
-            `${name} accepted by ${handle.workflowId}${result !== undefined && result !== null ? `: ${typeof result === 'string' ? result : JSON.stringify(result)}` : ''}`,
+            `${name} accepted by ${handle.workflowId}${result?.message ? `: ${result.message}` : ''}`,
           ]);
           return ExitCode.OK;
         } catch (err) {

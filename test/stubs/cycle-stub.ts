@@ -7,13 +7,14 @@ import { condition, defineQuery, defineSignal, defineUpdate, setHandler, workflo
 
 const statusQuery = defineQuery<unknown>('status');
 const abortSignal = defineSignal<[{ by?: string; reason?: string }?]>('abort');
-const approveUpdate = defineUpdate<string, [{ by?: string; reason?: string }]>('approve');
-const rejectUpdate = defineUpdate<string, [{ by?: string; reason?: string }]>('reject');
+type Reply = { message: string; phase: string };
+const approveUpdate = defineUpdate<Reply, [{ by?: string; reason?: string; ticket?: string }]>('approve');
+const rejectUpdate = defineUpdate<Reply, [{ by?: string; reason?: string; ticket?: string }]>('reject');
 
 export async function isolatedRecoveryCycle(vaultId: string): Promise<unknown> {
   const startedAt = new Date().toISOString();
   let abort: { by: string; reason: string; at: string } | undefined;
-  let decision: { decision: string; by: string; reason: string; at: string } | undefined;
+  let decision: { stage: string; state: string; by: string; reason: string; ticket?: string; decidedAt: string } | undefined;
   const status = () => ({
     vaultId,
     copyId: workflowInfo().runId.slice(-8),
@@ -26,7 +27,7 @@ export async function isolatedRecoveryCycle(vaultId: string): Promise<unknown> {
     findings: [],
     rejectedMessages: [],
     abort,
-    decision,
+    decisions: [decision ?? { stage: 'after-validate', state: abort ? 'aborted' : 'pending', why: 'verdict suspect', deadline: '2099-01-01T00:00:00Z', onTimeout: 'reject' }],
   });
   setHandler(statusQuery, status);
   setHandler(abortSignal, (p) => {
@@ -39,17 +40,18 @@ export async function isolatedRecoveryCycle(vaultId: string): Promise<unknown> {
     setHandler(
       update,
       (p) => {
-        decision = { decision: name === 'approve' ? 'approved' : 'rejected', by: p.by!, reason: p.reason ?? '', at: new Date().toISOString() };
-        return `${decision.decision} by ${p.by}`;
+        decision = { stage: 'after-validate', state: name === 'approve' ? 'approved' : 'rejected', by: p.by!, reason: p.reason ?? '', ticket: p.ticket, decidedAt: new Date().toISOString() };
+        return { message: `${decision.state} by ${p.by}`, phase: 'RECORD' };
       },
       {
         validator: (p) => {
-          if (decision) throw new Error(`already ${decision.decision} by ${decision.by}`);
+          if (decision) throw new Error(`already ${decision.state} by ${decision.by}`);
           if (p.by === 'mallory') throw new Error('"mallory" is not in approval.approvers');
         },
       },
     );
   }
   await condition(() => abort !== undefined || decision !== undefined);
-  return { ...status(), outcome: abort ? 'aborted' : decision?.decision === 'approved' ? 'validated' : 'suspect' };
+  // As the real cycle: an approved copy ends `approved`, a rejected one `rejected`.
+  return { ...status(), outcome: abort ? 'aborted' : decision?.state === 'approved' ? 'approved' : 'rejected' };
 }
