@@ -82,7 +82,6 @@ describeTemporal('irctl schedule on the dev server', () => {
     const second = await irctl(config)('schedule', 'apply');
     expect(second.code).toBe(0);
     expect(second.out.split('\n')[0]).toBe('no changes (2 schedules up to date)');
-    console.log(`irctl schedule apply, first run:\n${first.out}\n\nsecond run:\n${second.out}`);
 
     const changed = writeConfig(dir, { [A]: { ...every12h, schedule: { ...every12h.schedule, every: '6h' } }, [B]: every12h });
     const dry = await irctl(changed)('schedule', 'apply', '--dry-run');
@@ -98,6 +97,22 @@ describeTemporal('irctl schedule on the dev server', () => {
     expect(deleted.json().changes).toEqual([{ action: 'delete', scheduleId: idOf(B), kind: 'cycle', vaultId: B }]);
     await expect(temporal.client.schedule.getHandle(idOf(B)).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     expect((await irctl(removed)('schedule', 'apply')).out.split('\n')[0]).toBe('no changes (1 schedule up to date)');
+  });
+
+  test('a cron schedule: created, then "no changes"; its RPO period is read from the server\'s next start times', async () => {
+    const C = `sched-c-${run}`;
+    const config = writeConfig(dir, { [C]: { schedule: { cron: '30 2 * * *', timezone: 'UTC' }, rpo: '36h' } });
+    const x = irctl(config);
+    const first = await x('schedule', 'apply');
+    expect(first.out).toContain(`created ${idOf(C)}`);
+    const desc = await temporal.client.schedule.getHandle(idOf(C)).describe();
+    expect(desc.info.nextActionTimes[0].toISOString()).toMatch(/T02:30:00\.000Z$/);
+    const second = await x('schedule', 'apply');
+    expect(second.out.split('\n')[0]).toBe('no changes (1 schedule up to date)');
+    expect(second.out).toContain(`rpo ${C}: worst-case age of the newest good copy 1d period + 0s jitter + 0s cycle = 1d ≤ rpo 1d12h: met`);
+    const hourly = writeConfig(dir, { [C]: { schedule: { cron: '30 * * * *', timezone: 'UTC' }, rpo: '36h' } });
+    expect((await irctl(hourly)('schedule', 'apply')).out).toContain(`updated ${idOf(C)}: cron ["30 2 * * *"] → ["30 * * * *"]`);
+    await x('schedule', 'delete', C);
   });
 
   test('pause and resume; apply leaves an operator\'s pause alone', async () => {
