@@ -1,7 +1,8 @@
 /**
  * The live progress of a cycle while irctl waits for it: phase, gap, exposure so far, bytes replicated or
  * hashed and an ETA. Read from the status query and the heartbeats of the running activities (describe);
- * drawn on one redrawn line on a terminal, as plain lines (one per phase, then every 10 s) otherwise.
+ * drawn on one redrawn line on a terminal, as plain lines (on each phase, when byte counts appear, else every
+ * 10 s) otherwise.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CycleStatus } from '../workflows/messages';
@@ -49,6 +50,7 @@ export class ProgressTracker {
   private last?: ProgressSample;
   private lastPrinted = 0;
   private lastPhase?: string;
+  private lastShape?: string;
 
   constructor(
     private readonly io: CommandIO,
@@ -94,12 +96,15 @@ export class ProgressTracker {
 
   show(s: ProgressSample): void {
     const text = ProgressTracker.line(s);
+    // Plain lines: a new one when the phase changes or byte counts first appear, else every 10 s.
+    const shape = `${s.phase}:${s.bytesRemaining !== undefined}:${s.bytesDone !== undefined}`;
     if (this.io.isTTY) {
       process.stdout.write(`\r\x1b[K${text}`);
-    } else if (s.phase !== this.lastPhase || s.at - this.lastPrinted >= 10_000) {
+    } else if (shape !== this.lastShape || s.at - this.lastPrinted >= 10_000) {
       this.io.out(text);
       this.lastPrinted = s.at;
     }
+    this.lastShape = shape;
     this.lastPhase = s.phase;
   }
 

@@ -313,6 +313,12 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
         expect(noReason.err).toContain('--reason is required');
         // Live progress while waiting (plain lines: not a terminal): phase, gap, exposure, bytes to replicate.
         const watching = irctl('cycle', 'watch', VAULT);
+        // Abort once awaitSync has heartbeated its byte count and the watcher (1 s polls) has had time to see it.
+        for (let i = 0; i < 150; i++) {
+          const { raw } = await handle.describe();
+          if (raw.pendingActivities?.some((a) => a.heartbeatDetails?.payloads?.length)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await new Promise((r) => setTimeout(r, 2500));
         expect((await irctl('abort', VAULT, '--reason', 'change freeze', '--by', 'bob')).code).toBe(0);
         await handle.result().catch(() => undefined);
