@@ -199,7 +199,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     // The lab's switches share one host key (and the same secrets): one lab box with four personalities.
     const swDevs: SshDevice[] = [];
     for (const w of switches) {
-      const port = w.platform === 'cisco-ios' ? want.switch : (opts.ports?.switches?.[w.platform] ?? DEFAULT_SWITCH_PORTS[w.platform]);
+      // Asked for free ports (switch: 0, as tests do): every switch gets a free port.
+      const port = w.platform === 'cisco-ios' ? want.switch : (opts.ports?.switches?.[w.platform] ?? (want.switch === 0 ? 0 : DEFAULT_SWITCH_PORTS[w.platform]));
       swDevs.push(
         await startSshDevice({
           name: w.hostname,
