@@ -56,9 +56,17 @@ function enterSession(s: CliSession, name: string): string {
 /** Applies the session's staged lines; with a timer, the state before is restored unless confirmed in time. */
 function commit(s: CliSession, timerMs?: number): string {
   const sess = current(s);
+  const before = s.ctx.ports.snapshot();
   s.candidate = new Map(sess.staged);
-  s.commitCandidate(timerMs, `configure session ${sess.name} commit timer`);
+  s.commitCandidate();
   sess.staged.clear();
+  if (timerMs !== undefined) {
+    // At the end of the timer the session's changes are rolled back and the session is gone.
+    s.ctx.timer.arm(timerMs, `configure session ${sess.name} commit timer`, () => {
+      s.ctx.ports.restore(before);
+      sessions(s).delete(sess.name);
+    });
+  }
   if (timerMs === undefined) sessions(s).delete(sess.name);
   else sess.pendingTimer = true;
   return s.setMode('enable');
