@@ -170,7 +170,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     });
   }
   if (gap === 'dd-interface' && !vaultNet.replicationUp()) for (const p of ios.ports.defs.filter((d) => d.vault)) ios.ports.setAdmin(p.name, 'up');
-  if (gap === 'switch' && allSwitchesDown() && !vaultNet.replicationUp()) vaultNet.set('ethV1', 'up');
+  if (gap === 'switch' && !vaultNet.replicationUp()) {
+    // Coming from a dd-interface run: shut every switch's vault ports first (closing is always safe).
+    for (const w of switches) for (const p of w.ports.defs.filter((d) => d.vault)) w.ports.setAdmin(p.name, 'down');
+    vaultNet.set('ethV1', 'up');
+  }
   const portsOf = (name: string) => switches.find((w) => w.ports.resolve(name))?.ports;
 
   // Anything started is stopped again if a later step fails (e.g. a port already in use).
