@@ -156,10 +156,11 @@ async function main(): Promise<number> {
       }
     });
 
-    const portsDown = lab.vaultPortsDown();
+    // The lab's own view of the gap: the switch ports, or the vault DD's interface when that is the gap.
+    const portsDown = gap === 'dd-interface' ? lab.ddInterface() === 'down' : lab.vaultPortsDown();
     const replication = lab.replication();
     if (outcome) summarize(outcome);
-    say(`lab check: vault ports ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
+    say(`lab check: ${gap === 'dd-interface' ? 'vault-dd replication interface' : 'vault ports'} ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
     if (uiUrl) say(`Temporal UI: ${uiUrl} (search: IrVault="${VAULT}")`);
     const ok = outcome?.outcome === 'validated' && outcome.gap === 'closed' && portsDown && !replication.enabled;
     say(ok ? 'OK: copy validated and the air gap is verified closed' : 'NOT OK: see above');

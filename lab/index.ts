@@ -169,7 +169,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       engine.kick();
     });
   }
-  if (gap === 'dd-interface' && !vaultNet.replicationUp()) for (const p of ios.ports.defs.filter((d) => d.vault)) ios.ports.setAdmin(p.name, 'up');
+  if (gap === 'dd-interface' && allSwitchesDown()) {
+    // Coming from a switch run: close the new gap first (the DD interface), then make the switch passable.
+    if (vaultNet.replicationUp()) vaultNet.set('ethV1', 'down');
+    for (const p of ios.ports.defs.filter((d) => d.vault)) ios.ports.setAdmin(p.name, 'up');
+  }
   if (gap === 'switch' && !vaultNet.replicationUp()) {
     // Coming from a dd-interface run: shut every switch's vault ports first (closing is always safe).
     for (const w of switches) for (const p of w.ports.defs.filter((d) => d.vault)) w.ports.setAdmin(p.name, 'down');
