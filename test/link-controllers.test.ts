@@ -11,7 +11,10 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { gapIsOpen } from '../activities/link';
 import { openSwitch } from '../activities/drivers/switch';
 import { openDataDomain } from '../activities/drivers/datadomain/cli';
-import { parseNetSettings } from '../activities/drivers/datadomain/net';
+import { netInterfaceState, parseNetSettings } from '../activities/drivers/datadomain/net';
+import { vaultAccess } from '../activities/deps';
+import { AuthenticationError, DeviceCommandError, DeviceTimeoutError } from '../activities/drivers/errors';
+import { readFileSync } from 'node:fs';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab, type VaultShape } from './helpers/lab';
 
@@ -80,6 +83,52 @@ describe.each(cases)('%s: sentinel entry points and the close path', (_name, lab
     await new MockActivityEnvironment().run(acts.closeLink, VAULT);
     expect(isClosed()).toBe(true);
     if (shape.platform === 'junos') expect(t.lab.switchState('junos').revert).toBeNull();
+  });
+});
+
+describe('DD CLI driver faults on the DD-interface controller', () => {
+  let t: TestLab;
+  beforeAll(async () => {
+    t = await startTestLab({ gap: 'dd-interface' }, {}, { link: 'dd-interface' });
+  });
+  afterEach(async () => {
+    t.lab.clearFaults();
+    const end = Date.now() + 5000;
+    while (Object.values(t.lab.connections()).some((n) => n > 0)) {
+      if (Date.now() > end) throw new Error(`sessions left open: ${JSON.stringify(t.lab.connections())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  afterAll(() => t?.close());
+  const state = (timeoutMs?: number) =>
+    vaultAccess(depsOf(t), VAULT).withVaultDd(async (dd) => (timeoutMs ? dd.run('net show settings', { timeoutMs }) : netInterfaceState(dd, 'ethV1')));
+
+  test('command error, latency past the timeout, dropped connection, refused login: classified, in the device words, config field named', async () => {
+    t.lab.addFault({ device: 'vault-dd', match: '^net show settings$', output: '**** Network subsystem is busy.', afterCommands: 1, times: 1 });
+    await expect(state()).resolves.toMatchObject({ port: 'ethV1', admin: 'down' });
+    const err = await state().catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(DeviceCommandError);
+    expect((err as DeviceCommandError).retryable).toBe(false);
+    expect((err as Error).message).toContain('**** Network subsystem is busy.');
+
+    t.lab.addFault({ device: 'vault-dd', match: '^net show settings$', kind: 'latency', ms: 1500, times: 1 });
+    const slow = await state(300).catch((x: unknown) => x);
+    expect(slow).toBeInstanceOf(DeviceTimeoutError);
+    expect((slow as DeviceTimeoutError).retryable).toBe(true);
+    expect((slow as Error).message).toContain('vaults[0].vault.dd.host');
+
+    t.lab.addFault({ device: 'vault-dd', match: '^net show settings$', kind: 'drop', output: 'port      enabled', times: 1 });
+    const dropped = await state().catch((x: unknown) => x);
+    expect(dropped).toBeInstanceOf(DeviceCommandError);
+    expect((dropped as DeviceCommandError).retryable).toBe(true);
+    expect((dropped as Error).message).toMatch(/without an exit status/);
+
+    t.lab.addFault({ device: 'vault-dd', match: '', kind: 'auth', times: 1 });
+    const refused = await state().catch((x: unknown) => x);
+    expect(refused).toBeInstanceOf(AuthenticationError);
+    expect((refused as Error).message).toContain('vaults[0].vault.dd.password');
+    expect((refused as Error).message).toContain(t.lab.endpoints.vaultDd.passwordFile);
+    expect((refused as Error).message).not.toContain(readFileSync(t.lab.endpoints.vaultDd.passwordFile, 'utf8').trim());
   });
 });
 
