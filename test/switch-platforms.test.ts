@@ -246,6 +246,20 @@ describe('interactive behaviour', () => {
     }
   });
 
+  test('the driver answers --More-- itself when paging could not be turned off', async () => {
+    const s = e.switches[0];
+    lab.addFault({ device: 'switch', match: '^terminal length 0$', output: "% Invalid input detected at '^' marker.", times: 1 });
+    const d = await openSwitch(target(s));
+    try {
+      const out = await d.show('show version');
+      expect(out).toContain('Cisco IOS XE Software');
+      expect(out).toContain('Configuration register is 0x102'); // the last page, reached through the pager
+      expect(out).not.toContain('--More--');
+    } finally {
+      await d.close();
+    }
+  });
+
   test('Junos pages with ---(more)--- after set cli screen-length', async () => {
     const { c, sh } = await login(e.switches.find((s) => s.platform === 'junos')!);
     try {
