@@ -3,6 +3,7 @@
  * clients/commands/ and is registered in `commands`. Exit codes: 0 ok, 1 findings/failure, 2 usage error.
  */
 import { abortCommand, startCommand, statusCommand } from './commands/cycle';
+import { drillCommand, reportCommand } from './commands/drill';
 import { manifestCommand } from './commands/manifest';
 import { verifyCommand } from './commands/verify';
 
@@ -29,6 +30,8 @@ export const commands: Record<string, Command> = {
   abort: abortCommand,
   manifest: manifestCommand,
   verify: verifyCommand,
+  drill: drillCommand,
+  report: reportCommand,
 };
 
 class UsageError extends Error {}

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { analyticsThresholdsSchema } from '../activities/hashing/analytics';
+import { applicationSchema, drillSchema } from './drill';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -82,6 +83,9 @@ export const vaultSchema = z.strictObject({
     .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
+  // Business impact analysis and drills (config/drill.ts).
+  applications: z.array(applicationSchema).default([]),
+  drill: drillSchema.optional(),
 });
 
 export const configSchema = z.strictObject({

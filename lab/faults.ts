@@ -2,7 +2,7 @@
  * Injected device faults: a command line matching `match` prints `output` and fails with `exitCode` instead of
  * running, `times` times (unlimited when absent). Lets tests and the demo make any device step fail on demand.
  */
-export type FaultDevice = 'switch' | 'source-dd' | 'vault-dd';
+export type FaultDevice = 'switch' | 'source-dd' | 'vault-dd' | 'recovery-host';
 
 export interface Fault {
   device: FaultDevice;
@@ -16,7 +16,7 @@ export class Faults {
   private list: Array<Fault & { re: RegExp; left: number }> = [];
 
   add(f: Fault): void {
-    if (!['switch', 'source-dd', 'vault-dd'].includes(f.device)) throw new Error(`unknown device ${f.device}`);
+    if (!['switch', 'source-dd', 'vault-dd', 'recovery-host'].includes(f.device)) throw new Error(`unknown device ${f.device}`);
     this.list.push({ ...f, re: new RegExp(f.match), left: f.times ?? Infinity });
   }
 

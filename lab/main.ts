@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     },
     bandwidthBytesPerSec: num(values.bandwidth),
     linkUpDelayMs: num(values['link-delay']),
+    apps: true, // SQLite, PostgreSQL and tar.gz data for drills (lab/apps.ts)
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
   const ep = lab.endpoints;
