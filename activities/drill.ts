@@ -22,7 +22,8 @@ import { buildManifest } from './hashing';
 import { readGnuManifestEntries } from './hashing/manifest';
 
 /** A copy that may not be drilled (suspect, rejected, unlocked, expired) or no copy at all: not retried. */
-export class DrillRefusedError extends Error {
+// Temporal takes the failure type from the class name: the workflow matches 'DrillRefused'.
+export class DrillRefused extends Error {
   override name = 'DrillRefused';
 }
 
@@ -71,10 +72,10 @@ export function drillActivities(deps: ActivityDeps) {
       if (!wanted.length) throw new ConfigError(`vault ${vaultId} declares no applications: add applications: with paths and checks`);
       const apps = wanted.map((n) => app(vault, n));
       const picked = pickCopy(await readCatalog(evidenceDir, vaultId), request.copyId, new Date());
-      if ('refused' in picked) throw new DrillRefusedError(`drill refused on vault ${vaultId}: ${picked.refused}`);
+      if ('refused' in picked) throw new DrillRefused(`drill refused on vault ${vaultId}: ${picked.refused}`);
       const e = picked.entry;
       const copyDir = join(vault.vault.copiesMountPath, e.copyId);
-      if (!existsSync(copyDir)) throw new DrillRefusedError(`drill refused on vault ${vaultId}: copy ${e.copyId} is not at ${copyDir}`);
+      if (!existsSync(copyDir)) throw new DrillRefused(`drill refused on vault ${vaultId}: copy ${e.copyId} is not at ${copyDir}`);
       const sync = await syncPointOf(e.report, e.recordedAt);
       return {
         copyId: e.copyId,
