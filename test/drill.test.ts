@@ -281,7 +281,11 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
       expect(await page.locator('svg.timeline rect.opening').count()).toBe(2); // the clean and the suspect cycle
       const box = await page.locator('svg.timeline').boundingBox();
       expect(box!.width).toBeGreaterThan(500);
-      expect(await page.locator('td', { hasText: 'ledger' }).count()).toBeGreaterThan(0);
+      // The passing drill of ledger: its RTO against the objective, met; its copy's age against the RPO, met.
+      const ledger = page.locator('tr', { has: page.locator('td', { hasText: /^ledger$/ }) });
+      expect(await ledger.locator('td').allTextContents()).toEqual(['ledger', '1', expect.stringMatching(/ \/ 24\.0 h$/), 'met', expect.stringMatching(/^passed/), expect.stringMatching(/ \/ 30\.0 min$/), 'met', expect.any(String)]);
+      expect(await page.locator('svg.timeline rect.opening[fill="#2e7d32"]').count()).toBe(1); // the clean cycle
+      expect(await page.locator('svg.timeline rect.opening[fill="#f9a825"]').count()).toBe(1); // the suspect one, approved
       const shot = join(t.dir, 'compliance.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
