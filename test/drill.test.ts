@@ -5,7 +5,7 @@
  * headless chromium with its timeline. During every drill the lab's vault ports never change state and
  * replication stays disabled; after every drill the sandbox is gone.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
@@ -136,6 +136,9 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     temporal = await connectTemporal();
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
     t = await startTestLab({ apps: true, bandwidthBytesPerSec: 256 * 1024 * 1024 });
+    // mkdtemp makes the lab folder private; open it like the embedded .lab, so PostgreSQL (user postgres) starts
+    // on the restored data directory itself, not on a scratch copy.
+    chmodSync(t.dir, 0o755);
     config = drillConfig(t.config, t.lab);
     configPath = join(t.dir, 'vaults.yaml');
     writeFileSync(configPath, stringify(config));
@@ -176,6 +179,9 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     expect(suites[0].cases[2].name).toBe('check: sqlite integrity and rows');
     expect(suites[1].cases[2].name).toBe('check: postgres starts and answers');
     expect(suites[1].cases[2].time).toBeGreaterThan(0.1); // PostgreSQL really started and stopped
+    const stored0 = JSON.parse(readFileSync(join(config.evidenceDir, VAULT, 'drills.json'), 'utf8')).pop();
+    const pgOutput = (JSON.parse(readFileSync(stored0.report, 'utf8')) as DrillResult).apps[1].steps[2].output!;
+    expect(pgOutput).toMatch(/pg_ctl -D \S+\/drill-sandbox\/drill-[^/]+\/apps\/ledger\/pgdata -w .* start/);
     expect(suites[3].cases.map((c) => c.name)).toContain('check: rear unattended recover');
     // Evidence: the report in the store, the history, the same Markdown irctl wrote.
     const history = JSON.parse(readFileSync(join(config.evidenceDir, VAULT, 'drills.json'), 'utf8'));
