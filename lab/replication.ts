@@ -173,7 +173,7 @@ export class ReplicationEngine {
       connection: this.connection,
       state: this.error ? 'error' : !enabled ? 'disabled' : this.connection === 'connected' ? 'normal' : 'disconnected',
       bytesRemaining: Math.max(0, bytes),
-      filesRemaining: this.work.length,
+      filesRemaining: this.work.filter((w) => w.kind !== 'mkdir').length, // folders are not files
       syncedAsOf: this.repl.syncedAsOf ? new Date(this.repl.syncedAsOf) : null,
       throughputBytesPerSec: this.connection === 'connected' ? throughput : 0,
       error: this.error,

@@ -83,7 +83,7 @@ describe('lab layout', () => {
       expect(fs.existsSync(f)).toBe(true);
     }
     expect(fs.statSync(e.sourceDd.passwordFile).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(4); // switch, two DDs, the recovery host
     for (const fp of [e.switch.fingerprint, e.sourceDd.fingerprint, e.vaultDd.fingerprint]) expect(fp).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   });
 
