@@ -228,14 +228,14 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     expect(failed[0].failure!.text).toContain('exit 1');
   });
 
-  test('an RTO objective missed and an RPO objective missed: exit 3 (objectives)', async () => {
+  test('an RTO objective missed and an RPO objective missed: exit 6 (objectives)', async () => {
     const rto = await irctl('drill', 'run', VAULT, '--app', 'crm-tight-rto', '--wait', '--json');
-    expect(rto.code).toBe(3);
+    expect(rto.code).toBe(6);
     const rtoResult = JSON.parse(rto.out) as DrillResult;
     expect(rtoResult.outcome).toBe('objectives-missed');
     expect(rtoResult.apps[0]).toMatchObject({ recovered: true, rtoMet: false, rpoMet: true });
     const rpo = await irctl('drill', 'run', VAULT, '--app', 'crm-tight-rpo', '--wait', '--json');
-    expect(rpo.code).toBe(3);
+    expect(rpo.code).toBe(6);
     expect((JSON.parse(rpo.out) as DrillResult).apps[0]).toMatchObject({ recovered: true, rtoMet: true, rpoMet: false });
   });
 

@@ -93,7 +93,8 @@ export const drillStatusQuery = defineQuery<DrillStatus>('drillStatus');
 export const drillWorkflowId = (vaultId: string): string => `ir-drill-${vaultId}`;
 
 /** irctl drill run's exit codes (README "CI"). */
-export const DRILL_EXIT = { passed: 0, recoveryFailed: 1, usage: 2, objectivesMissed: 3 } as const;
+// 3, 4 and 5 are irctl's (Temporal unreachable, not found, refused): objectives missed is 6.
+export const DRILL_EXIT = { passed: 0, recoveryFailed: 1, usage: 2, objectivesMissed: 6 } as const;
 
 export function drillExitCode(outcome: DrillOutcome): number {
   if (outcome === 'passed') return DRILL_EXIT.passed;

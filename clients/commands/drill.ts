@@ -2,12 +2,11 @@
  * `irctl drill run|list|status` and `irctl report compliance`.
  *
  * drill run exit codes (README "CI"): 0 passed; 1 recovery failed (restore, verification or a check failed, the
- * copy was refused, the drill was aborted); 2 usage or config error; 3 recovery passed but an RTO or RPO
- * objective was missed.
+ * copy was refused, the drill was aborted); 2 usage or config error; 6 recovery passed but an RTO or RPO
+ * objective was missed (3, 4 and 5 are irctl's own: Temporal unreachable, not found, refused).
  */
 import { writeFileSync } from 'node:fs';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { findVault, loadConfig } from '../../config/load';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../../config/schema';
 import { readCatalog } from '../../activities/catalog';
 import { fmtDuration, readDrillHistory, renderDrillMarkdown, renderJUnit } from '../../activities/drill-report';
@@ -15,37 +14,12 @@ import { recoveryDrill } from '../../workflows';
 import { DRILL_EXIT, drillExitCode, drillWorkflowId, type DrillRequest, type DrillResult } from '../../workflows/drill-messages';
 import { TASK_QUEUE } from '../../workflows/messages';
 import { buildCompliance, coverageOf, renderComplianceHtml, renderComplianceMarkdown } from '../compliance';
-import type { Command, CommandContext } from '../irctl';
-import { parse } from './manifest';
+import { parse, type Command, type CommandContext, type CommandGroup } from '../cli';
+import { withClient } from '../connection';
+import { configOf, vaultArg } from '../vaults';
 
-function config(ctx: CommandContext): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    return ctx.usageError((err as Error).message);
-  }
-}
-
-function vaultOf(cfg: Config, positionals: string[], ctx: CommandContext) {
-  if (positionals.length !== 1) ctx.usageError(positionals.length ? `unexpected argument '${positionals[1]}'` : 'missing VAULT');
-  try {
-    return findVault(cfg, positionals[0]);
-  } catch (err) {
-    return ctx.usageError((err as Error).message);
-  }
-}
-
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address, connectTimeout: 5000 }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${address} (${err.message}); set TEMPORAL_ADDRESS`);
-  });
-  try {
-    return await fn(new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }));
-  } finally {
-    await connection.close();
-  }
-}
+const config = (ctx: CommandContext): Config => configOf(ctx);
+const vaultOf = (cfg: Config, positionals: string[], ctx: CommandContext) => vaultArg(positionals, ctx, cfg);
 
 const USAGE = {
   run: 'irctl drill run VAULT [--copy ID] [--app NAME]... [--wait] [--junit FILE] [--markdown FILE] [--json]',
@@ -60,7 +34,6 @@ async function drillRun(args: string[], ctx: CommandContext): Promise<number> {
     wait: { type: 'boolean', default: false },
     junit: { type: 'string' },
     markdown: { type: 'string' },
-    json: { type: 'boolean', default: false },
   });
   const cfg = config(ctx);
   const vault = vaultOf(cfg, positionals, ctx);
@@ -70,11 +43,11 @@ async function drillRun(args: string[], ctx: CommandContext): Promise<number> {
   if (!vault.applications.length) ctx.usageError(`vault ${vault.id} declares no applications: add applications: to the configuration`);
   if ((values.junit || values.markdown) && !values.wait) ctx.usageError('--junit and --markdown need --wait');
   const request: DrillRequest = { copyId: values.copy as string | undefined, applications: apps.length ? apps : undefined, by: process.env.USER ?? 'irctl' };
-  return withClient(async (client) => {
+  return withClient(ctx.connection, async (client) => {
     let handle;
     try {
       handle = await client.workflow.start(recoveryDrill, {
-        taskQueue: process.env.IR_TASK_QUEUE ?? TASK_QUEUE,
+        taskQueue: ctx.taskQueue ?? TASK_QUEUE,
         workflowId: drillWorkflowId(vault.id),
         args: [vault.id, request],
         workflowIdConflictPolicy: 'FAIL',
@@ -84,7 +57,7 @@ async function drillRun(args: string[], ctx: CommandContext): Promise<number> {
       ctx.err(`a drill is already running on vault ${vault.id} (${drillWorkflowId(vault.id)})`);
       return DRILL_EXIT.recoveryFailed;
     }
-    if (!values.json) ctx.out(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+    if (!ctx.json) ctx.out(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     if (!values.wait) return 0;
     let result: DrillResult | undefined;
     try {
@@ -99,7 +72,7 @@ async function drillRun(args: string[], ctx: CommandContext): Promise<number> {
     }
     if (values.junit) writeFileSync(values.junit as string, renderJUnit(result));
     if (values.markdown) writeFileSync(values.markdown as string, renderDrillMarkdown(result));
-    if (values.json) ctx.out(JSON.stringify(result, null, 2));
+    if (ctx.json) ctx.out(JSON.stringify(result, null, 2));
     else for (const line of summary(result)) ctx.out(line);
     return drillExitCode(result.outcome);
   });
@@ -118,11 +91,11 @@ export function summary(r: DrillResult): string[] {
 }
 
 async function drillList(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, ctx, { json: { type: 'boolean', default: false } });
+  const { positionals } = parse(args, ctx, {});
   const cfg = config(ctx);
   const vault = vaultOf(cfg, positionals, ctx);
   const history = await readDrillHistory(cfg.evidenceDir, vault.id);
-  if (values.json) {
+  if (ctx.json) {
     ctx.out(JSON.stringify(history, null, 2));
     return 0;
   }
@@ -138,11 +111,11 @@ async function drillList(args: string[], ctx: CommandContext): Promise<number> {
 }
 
 async function drillStatus(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, ctx, { json: { type: 'boolean', default: false } });
+  const { positionals } = parse(args, ctx, {});
   const cfg = config(ctx);
   const vault = vaultOf(cfg, positionals, ctx);
   const coverage = coverageOf(vault, await readCatalog(cfg.evidenceDir, vault.id), await readDrillHistory(cfg.evidenceDir, vault.id), new Date());
-  if (values.json) ctx.out(JSON.stringify(coverage, null, 2));
+  if (ctx.json) ctx.out(JSON.stringify(coverage, null, 2));
   else {
     const n = coverage.newestGood;
     ctx.out(n ? `newest good copy ${n.copyId} (${fmtDuration(n.ageSeconds)} old) ${n.drilledAt ? `drilled ${n.drilledAt}` : 'not drilled'}` : 'no good copy');
@@ -153,30 +126,23 @@ async function drillStatus(args: string[], ctx: CommandContext): Promise<number>
   return coverage.broken.length ? 1 : 0;
 }
 
-export const drillCommand: Command = {
-  summary: 'recovery drills: run one (CI), list the history, show coverage',
-  usage: `${USAGE.run}\n       ${USAGE.list}\n       ${USAGE.status}`,
-  async run(args, ctx) {
-    const [sub, ...rest] = args;
-    if (sub === 'run') return drillRun(rest, ctx);
-    if (sub === 'list') return drillList(rest, ctx);
-    if (sub === 'status') return drillStatus(rest, ctx);
-    return ctx.usageError(sub ? `unknown drill command '${sub}'` : 'missing a drill command: run, list or status');
-  },
-};
+const run: Command = { summary: 'run a drill on a vault (CI: --wait --junit FILE)', usage: USAGE.run, run: drillRun };
+const list: Command = { summary: 'drill history and restore-time trend per application', usage: USAGE.list, run: drillList };
+const status: Command = { summary: 'drill coverage: good copies never drilled, overdue drills', usage: USAGE.status, run: drillStatus };
 
-export const reportCommand: Command = {
+export const command: CommandGroup = { summary: 'recovery drills: run one (CI), list the history, show coverage', subcommands: { run, list, status } };
+
+/** `irctl report compliance`, a subcommand of the report group (clients/commands/report.ts). */
+export const complianceCommand: Command = {
   summary: 'compliance report: RPO/RTO per application, exposure timeline, overdue drills',
   usage: 'irctl report compliance [--html FILE] [--markdown FILE] [--json]',
   async run(args, ctx) {
-    const [sub, ...rest] = args;
-    if (sub !== 'compliance') return ctx.usageError(sub ? `unknown report '${sub}'` : 'missing the report name: compliance');
-    const { values, positionals } = parse(rest, ctx, { html: { type: 'string' }, markdown: { type: 'string' }, json: { type: 'boolean', default: false } });
+    const { values, positionals } = parse(args, ctx, { html: { type: 'string' }, markdown: { type: 'string' } });
     if (positionals.length) ctx.usageError(`unexpected argument '${positionals[0]}'`);
     const report = await buildCompliance(config(ctx));
     if (values.html) writeFileSync(values.html as string, renderComplianceHtml(report));
     if (values.markdown) writeFileSync(values.markdown as string, renderComplianceMarkdown(report));
-    if (values.json) ctx.out(JSON.stringify(report, null, 2));
+    if (ctx.json) ctx.out(JSON.stringify(report, null, 2));
     else if (!values.markdown) ctx.out(renderComplianceMarkdown(report));
     return 0;
   },
