@@ -94,7 +94,7 @@ export const drillSchema = z.strictObject({
   recoveryHost: recoveryHostSchema.optional(),
   /** The vault's cycle interval, for the worst-case RPO (a copy is at most this old, plus the cycle's own time). */
   cycleEvery: duration.optional(),
-  schedule: z.strictObject({ every: duration, jitter: duration.default(0), paused: z.boolean().default(false) }).optional(),
+  // schedule: the vault's drill schedule, in the cycle schedule's own schema (added in config/schema.ts).
   coverage: z.strictObject({ newestWithin: duration.default(24 * 3600), everyCopyWithin: duration.default(7 * 86400) }).prefault({}),
 });
 

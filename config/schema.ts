@@ -109,7 +109,7 @@ export const vaultSchema = z.strictObject({
   rpo: duration.optional(),
   // Business impact analysis and drills (config/drill.ts).
   applications: z.array(applicationSchema).default([]),
-  drill: drillSchema.optional(),
+  drill: drillSchema.extend({ schedule: scheduleSchema.optional() }).optional(), // `irctl schedule apply` --kind drill
 });
 
 export const configSchema = z.strictObject({

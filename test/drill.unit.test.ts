@@ -12,7 +12,7 @@ import { pickCopy } from '../activities/drill-copies';
 import { renderJUnit } from '../activities/drill-report';
 import type { CatalogEntry } from '../activities/catalog';
 import { coverageOf } from '../clients/compliance';
-import { drillScheduleSpec } from '../clients/drill-schedule';
+import { desiredSchedules } from '../clients/schedules';
 import { parseConfig } from '../config/load';
 import { startLab, type Lab } from '../lab';
 import type { DrillResult } from '../workflows/drill-messages';
@@ -114,8 +114,10 @@ describe('coverage and schedule', () => {
     const ok = coverageOf(vault, catalog.slice(1), [{ drillId: 'd2', copyId: 'new', startedAt: hoursAgo(1), outcome: 'passed', apps: [] }], now);
     expect(ok.broken).toEqual([]);
   });
-  test('the drill schedule spec derives from the config', () => {
-    expect(drillScheduleSpec(vault)).toMatchObject({ scheduleId: 'ir-drill-schedule-v1', spec: { intervals: [{ every: '86400000ms' }], jitter: '7200000ms' }, action: { workflowType: 'recoveryDrill', args: ['v1', { by: 'schedule' }] } });
+  test('irctl schedule apply wants a drill schedule per vault with drill.schedule', () => {
+    const config = parseConfig(rawConfig({ drill: { sandbox: { method: 'copy', dir: '/sb' }, schedule: { every: '24h', jitter: '2h' } } }), 't', '/');
+    const drill = desiredSchedules(config, 'q').find((d) => d.kind === 'drill');
+    expect(drill).toMatchObject({ scheduleId: 'ir-drill-schedule-v1', fields: { every: 86400, jitter: 7200, workflowType: 'recoveryDrill', workflowId: 'ir-drill-v1', args: JSON.stringify(['v1', { by: 'schedule' }]) } });
   });
 });
 
