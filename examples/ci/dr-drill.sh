@@ -11,9 +11,9 @@ out=${DRILL_OUT:-drill-out}
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/../.." || exit 2
 
-npx tsx clients/irctl.ts drill run "$vault" "$@" --wait --junit "$out/junit.xml" --markdown "$out/drill.md"
+node bin/irctl.js drill run "$vault" "$@" --wait --junit "$out/junit.xml" --markdown "$out/drill.md"
 code=$?
-npx tsx clients/irctl.ts report compliance --html "$out/compliance.html" --markdown "$out/compliance.md" >/dev/null || true
+node bin/irctl.js report compliance --html "$out/compliance.html" --markdown "$out/compliance.md" >/dev/null || true
 
 case $code in
   0) echo "drill passed: $out/drill.md" ;;
