@@ -1,12 +1,13 @@
 /**
  * Temporal schedules from the vault configuration. `reconcile` makes the server match the config: one
- * schedule per vault and kind (today: cycle; drills add a kind), created, updated field by field, or
+ * schedule per vault and kind (cycle, drill), created, updated field by field, or
  * deleted when the config no longer names it (only schedules this tool created, marked in their memo).
  * An operator's pause and its note are left alone. Overlap is always SKIP: one cycle per vault.
  */
 import type { Client, ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import type { Config, ScheduleConfig, VaultConfig } from '../config/schema';
 import { cycleWorkflowId } from '../workflows/messages';
+import { drillWorkflowId } from '../workflows/drill-messages';
 import { CYCLE_WORKFLOW_TYPE } from './cycles';
 import { formatDuration } from './vaults';
 
@@ -25,6 +26,11 @@ export const scheduleKinds: ScheduleKind[] = [
     config: (v) => v.schedule,
     // The server appends the scheduled time to the workflow id: ir-cycle-<vault>-<time>.
     action: (v) => ({ workflowType: CYCLE_WORKFLOW_TYPE, workflowId: cycleWorkflowId(v.id), args: [v.id, {}] }),
+  },
+  {
+    kind: 'drill',
+    config: (v) => v.drill?.schedule,
+    action: (v) => ({ workflowType: 'recoveryDrill', workflowId: drillWorkflowId(v.id), args: [v.id, { by: 'schedule' }] }),
   },
 ];
 

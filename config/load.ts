@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { absoluteDrillPaths, checkDrillConfig } from './drill';
 import { configSchema, type Config, type SecretRef, type VaultConfig } from './schema';
 
 export class ConfigError extends Error {
@@ -26,6 +27,8 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
   for (const [i, v] of config.vaults.entries()) {
     if (seen.has(v.id)) throw new ConfigError(`${source} is not a valid vault configuration:\n  vaults[${i}].id: "${v.id}" is used twice; vault ids must be unique`);
     seen.add(v.id);
+    const drillProblems = checkDrillConfig(v, `vaults[${i}]`);
+    if (drillProblems.length) throw new ConfigError(`${source} is not a valid vault configuration:\n${drillProblems.map((p) => `  ${p}`).join('\n')}`);
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.evidenceDir = abs(config.evidenceDir);
@@ -39,6 +42,7 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
       if ('file' in ep.password) ep.password.file = abs(ep.password.file);
     }
     if (v.switch?.enableSecret && 'file' in v.switch.enableSecret) v.switch.enableSecret.file = abs(v.switch.enableSecret.file);
+    absoluteDrillPaths(v, abs);
   }
   return config;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { analyticsThresholdsSchema } from '../activities/hashing/analytics';
+import { applicationSchema, drillSchema } from './drill';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -143,6 +144,9 @@ export const vaultSchema = z.strictObject({
   // The cycle's schedule, and the recovery point objective it must meet (irctl schedule apply checks it).
   schedule: scheduleSchema.optional(),
   rpo: duration.optional(),
+  // Business impact analysis and drills (config/drill.ts).
+  applications: z.array(applicationSchema).default([]),
+  drill: drillSchema.extend({ schedule: scheduleSchema.optional() }).optional(), // `irctl schedule apply` --kind drill
 }).superRefine((v, ctx) => {
   if (v.link.controller === 'switch' && !v.switch) {
     ctx.addIssue({ code: 'custom', path: ['switch'], message: 'the link controller is the switch (link.controller: switch, the default): describe the vault switch here, or set link: {controller: dd-interface, interface: <if>}' });

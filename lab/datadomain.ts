@@ -9,7 +9,7 @@ import type { DdNet } from './dd-net';
 import type { FaultDevice, Faults } from './faults';
 import type { ReplicationEngine } from './replication';
 import { isReplTemp } from './replication';
-import { listFiles, type RetentionLock } from './retention';
+import { listDirs, listFiles, type RetentionLock } from './retention';
 import type { DeviceHandler, Terminal } from './ssh-server';
 
 export interface MtreeDef {
@@ -306,6 +306,7 @@ export class DdCli {
       }
     }
     if (!single) fs.mkdirSync(dst.abs, { recursive: true }); // an empty source still makes its folder
+    if (!single) for (const d of listDirs(src.abs)) fs.mkdirSync(path.join(dst.abs, d), { recursive: true }); // and empty subfolders
     this.ctx.log(`${this.ctx.hostname}: fastcopy ${srcPath} -> ${dstPath} (${files.length} files)`);
     return `Fastcopy completed: ${files.length} files.\n`;
   }

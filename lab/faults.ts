@@ -9,7 +9,7 @@
  *   - `auth`: logins to the device are refused (`match` is ignored), `times` times.
  * Each fires `times` times (unlimited when absent).
  */
-export type FaultDevice = 'switch' | 'source-dd' | 'vault-dd';
+export type FaultDevice = 'switch' | 'source-dd' | 'vault-dd' | 'recovery-host';
 export const FAULT_KINDS = ['error', 'latency', 'drop', 'flap', 'auth'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The gap as the lab sees it: every vault port down, some coming up, or up. */
@@ -46,7 +46,7 @@ export class Faults {
   phase: () => LabPhase = () => 'closed';
 
   add(f: Fault): void {
-    if (!['switch', 'source-dd', 'vault-dd'].includes(f.device)) throw new Error(`unknown device ${f.device}`);
+    if (!['switch', 'source-dd', 'vault-dd', 'recovery-host'].includes(f.device)) throw new Error(`unknown device ${f.device}`);
     if (f.kind !== undefined && !FAULT_KINDS.includes(f.kind)) throw new Error(`unknown fault kind ${f.kind} (known: ${FAULT_KINDS.join(', ')})`);
     this.list.push({ ...f, re: new RegExp(f.match), left: f.times ?? Infinity, seen: 0 });
   }

@@ -13,6 +13,9 @@ import { DD_INTERFACES, DdNet } from './dd-net';
 import { createSwitch, SWITCH_PLATFORMS, type LabSwitch } from './switches';
 import type { PendingRevert } from './cli/revert';
 import { ransomware } from './ransomware';
+import { seedApplications } from './apps';
+import { startRecoveryHost, type RecoveryHostEndpoint } from './recovery-host-server';
+import { RestoreFaults } from './restore-faults';
 import { ReplicationEngine } from './replication';
 import { RetentionLock } from './retention';
 import { seedProduction } from './seed';
@@ -31,6 +34,9 @@ export interface LabOptions {
   deviceMinuteMs?: number;
   bandwidthBytesPerSec?: number;
   seed?: { files: number; totalBytes: number };
+  /** Real applications (SQLite, PostgreSQL, tar.gz) in the production data, for drills (lab/apps.ts). */
+  apps?: boolean;
+  recoveryHostPort?: number;
   linkUpDelayMs?: number;
   retention?: { minSeconds: number; maxSeconds: number };
   control?: boolean;
@@ -66,9 +72,12 @@ export interface LabEndpoints {
     replicaMountPath: string;
     copiesMtree: string;
     copiesMountPath: string;
+    sandboxMtree: string;
+    sandboxMountPath: string;
     /** The vault DD's replication interface (`net disable|enable`, `net show settings`). */
     replicationInterface: string;
   };
+  recoveryHost: RecoveryHostEndpoint;
   context: { source: string; destination: string };
 }
 
@@ -101,16 +110,20 @@ export interface Lab {
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  /** Drills: the next restore into the sandbox MTree comes back with `count` files corrupted. */
+  restoreFaults: RestoreFaults;
   close(): Promise<void>;
 }
 
 export const DEFAULT_PORTS = { switch: 2201, sourceDd: 2202, vaultDd: 2203, control: 2299 };
 /** The other switch flavours' SSH ports (the IOS one is DEFAULT_PORTS.switch). */
 export const DEFAULT_SWITCH_PORTS: Record<PlatformName, number> = { 'cisco-ios': 2201, 'cisco-nxos': 2211, 'arista-eos': 2212, junos: 2213 };
+export const DEFAULT_RECOVERY_HOST_PORT = 2204;
 const MIB = 1024 * 1024;
 const SOURCE_MTREE = '/data/col1/prod';
 const REPLICA_MTREE = '/data/col1/vault-prod';
 const COPIES_MTREE = '/data/col1/ir-copies';
+const SANDBOX_MTREE = '/data/col1/drill-sandbox';
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
   const dir = path.resolve(opts.dir);
@@ -123,9 +136,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const prodDir = path.join(dir, 'prod-dd', 'data', 'col1', 'prod');
   const replicaDir = path.join(dir, 'vault-dd', 'data', 'col1', 'vault-prod');
   const copiesDir = path.join(dir, 'vault-dd', 'data', 'col1', 'ir-copies');
-  for (const d of [prodDir, replicaDir, copiesDir]) fs.mkdirSync(d, { recursive: true });
+  const sandboxDir = path.join(dir, 'vault-dd', 'data', 'col1', 'drill-sandbox');
+  for (const d of [prodDir, replicaDir, copiesDir, sandboxDir]) fs.mkdirSync(d, { recursive: true });
   const seeded = seedProduction(prodDir, opts.seed ?? { files: 200, totalBytes: 20 * MIB });
   if (seeded) log(`seeded ${seeded} production files`);
+  if (opts.apps) seedApplications(prodDir, log);
+  const restoreFaults = new RestoreFaults(SANDBOX_MTREE, sandboxDir, log);
 
   const context = { source: `mtree://prod-dd.lab${SOURCE_MTREE}`, destination: `mtree://vault-dd.lab${REPLICA_MTREE}` };
   const faults = new Faults();
@@ -233,16 +249,21 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const vaultMtrees: MtreeDef[] = [
       { path: REPLICA_MTREE, dir: replicaDir, kind: 'replica' },
       { path: COPIES_MTREE, dir: copiesDir, kind: 'retention' },
+      { path: SANDBOX_MTREE, dir: sandboxDir, kind: 'rw' },
     ];
     const ddCreds = { username: 'sysadmin', password: keys.secrets.ddPassword, crlf: false };
     const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, net: prodNet }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet }));
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, restoreFaults.wrap(ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet })));
+    const rescue = await startRecoveryHost({ dir, host, // A lab on free ports (tests) puts the recovery host on a free port too.
+      port: opts.recoveryHostPort ?? (opts.ports?.switch === 0 ? 0 : DEFAULT_RECOVERY_HOST_PORT), clientPublic: keys.clientPublic, clientKeyFile: keys.clientKeyFile, faults, log });
+    closers.push(() => rescue.close());
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     writeKnownHosts(knownHostsFile, host, [
       ...swDevs.map((d) => ({ port: d.port, publicKey: keys.hostPublic.switch })),
       { port: prod.port, publicKey: keys.hostPublic['prod-dd'] },
       { port: vault.port, publicKey: keys.hostPublic['vault-dd'] },
+      { port: rescue.endpoint.port, publicKey: rescue.publicKey },
     ]);
 
     const lab: Lab = {
@@ -281,6 +302,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         unlink: async (rel) => retention.unlink(rel),
         write: async (rel, data) => retention.writeFile(rel, data),
       },
+      restoreFaults,
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
@@ -353,8 +375,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         replicaMountPath: replicaDir,
         copiesMtree: COPIES_MTREE,
         copiesMountPath: copiesDir,
+        sandboxMtree: SANDBOX_MTREE,
+        sandboxMountPath: sandboxDir,
         replicationInterface: 'ethV1',
       },
+      recoveryHost: rescue.endpoint,
       context,
     };
     fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(lab.endpoints, null, 2) + '\n');

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     },
     bandwidthBytesPerSec: num(values.bandwidth),
     linkUpDelayMs: num(values['link-delay']),
+    apps: true, // SQLite, PostgreSQL and tar.gz data for drills (lab/apps.ts)
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
   const ep = lab.endpoints;
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       `  switch   ssh -p ${ep.switch.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.switch.username}@${ep.host}`,
       `  prod-dd  ssh -p ${ep.sourceDd.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.sourceDd.username}@${ep.host} 'replication status'`,
       `  vault-dd ssh -p ${ep.vaultDd.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.vaultDd.username}@${ep.host} 'mtree list'`,
+      `  rescue   ssh -p ${ep.recoveryHost.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.recoveryHost.username}@${ep.host} 'rear -v checklayout'`,
       `  control  ${ep.control}/state`,
       `  endpoints ${path.join(dir, 'endpoints.json')}`,
     ].join('\n'),

@@ -41,7 +41,7 @@ interface Entry {
 
 interface WorkItem {
   rel: string;
-  kind: 'copy' | 'delete';
+  kind: 'copy' | 'delete' | 'mkdir';
   size: number;
   mtimeMs: number;
 }
@@ -173,7 +173,7 @@ export class ReplicationEngine {
       connection: this.connection,
       state: this.error ? 'error' : !enabled ? 'disabled' : this.connection === 'connected' ? 'normal' : 'disconnected',
       bytesRemaining: Math.max(0, bytes),
-      filesRemaining: this.work.length,
+      filesRemaining: this.work.filter((w) => w.kind !== 'mkdir').length, // folders are not files
       syncedAsOf: this.repl.syncedAsOf ? new Date(this.repl.syncedAsOf) : null,
       throughputBytesPerSec: this.connection === 'connected' ? throughput : 0,
       error: this.error,
@@ -226,7 +226,11 @@ export class ReplicationEngine {
       if (!parentGone && (!s || s.dir !== d.dir)) deletes.push({ rel, kind: 'delete', size: 0, mtimeMs: 0 });
     }
     for (const [rel, s] of src) {
-      if (s.dir) continue;
+      // Folders replicate too (an empty one, e.g. in a database's data directory, must exist in the replica).
+      if (s.dir) {
+        if (!dst.get(rel)?.dir) copies.push({ rel, kind: 'mkdir', size: 0, mtimeMs: 0 });
+        continue;
+      }
       const d = dst.get(rel);
       if (!d || d.dir || d.size !== s.size || Math.abs(d.mtimeMs - s.mtimeMs) >= 1) copies.push({ rel, kind: 'copy', size: s.size, mtimeMs: s.mtimeMs });
     }
@@ -298,6 +302,11 @@ export class ReplicationEngine {
     const target = path.join(this.o.dstDir, item.rel);
     if (item.kind === 'delete') {
       await fsp.rm(target, { recursive: true, force: true });
+      this.done(item);
+      return;
+    }
+    if (item.kind === 'mkdir') {
+      await fsp.mkdir(target, { recursive: true });
       this.done(item);
       return;
     }

@@ -33,6 +33,17 @@ export function listFiles(root: string, rel = ''): string[] {
   return out.sort();
 }
 
+/** Every folder under root, relative with posix separators (fastcopy keeps empty ones). */
+export function listDirs(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    out.push(r, ...listDirs(root, r));
+  }
+  return out;
+}
+
 export class RetentionLock {
   constructor(
     readonly root: string,

@@ -83,8 +83,8 @@ describe('lab layout', () => {
       expect(fs.existsSync(f)).toBe(true);
     }
     expect(fs.statSync(e.sourceDd.passwordFile).mode & 0o777).toBe(0o600);
-    // One line per switch flavour and per DD.
-    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(e.switches.length + 2);
+    // One line per switch flavour, per DD, and the recovery host.
+    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(e.switches.length + 3);
     expect(e.switches.map((s) => s.platform)).toEqual(['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos']);
     for (const fp of [e.switch.fingerprint, e.sourceDd.fingerprint, e.vaultDd.fingerprint]) expect(fp).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   });

@@ -12,6 +12,7 @@ export interface CommandEntry {
 export const commandRegistry: Record<string, CommandEntry> = {
   cycle: { summary: 'start, watch, list, approve, reject or abort cycles', load: async () => (await import('./cycle')).command },
   schedule: { summary: "reconcile and operate the vaults' Temporal schedules (apply, list, describe, ...)", load: async () => (await import('./schedule')).command },
+  drill: { summary: 'recovery drills: run one (CI), list the history, show coverage', load: async () => (await import('./drill')).command },
   report: { summary: "show a cycle's report from the evidence store", load: async () => (await import('./report')).command },
   manifest: { summary: 'write a manifest (sha256sum/b3sum format + Merkle root header) of a tree', load: async () => (await import('./manifest')).manifestCommand },
   verify: { summary: 'check a tree against a manifest (exit 0 match, 1 findings)', load: async () => (await import('./verify')).verifyCommand },

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { readCatalog } from '../../activities/catalog';
 import { CliError, ExitCode, parse, type Command, type CommandGroup } from '../cli';
 import { configOf, vaultArg } from '../vaults';
+import { complianceCommand } from './drill';
 
 const show: Command = {
   summary: "print a cycle's report (the newest, or COPY's)",
@@ -36,4 +37,4 @@ const show: Command = {
   },
 };
 
-export const command: CommandGroup = { summary: 'reports in the evidence store', subcommands: { show } };
+export const command: CommandGroup = { summary: 'reports in the evidence store', subcommands: { show, compliance: complianceCommand } };

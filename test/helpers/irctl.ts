@@ -30,6 +30,8 @@ export function writeConfig(dir: string, vaults: Record<string, Record<string, u
   const base = { ...lab.vaults[0] };
   delete base.schedule;
   delete base.rpo;
+  delete base.drill; // drills (and their schedule) are tested in test/drill*.test.ts
+  delete base.applications;
   const raw = { evidenceDir, vaults: Object.entries(vaults).map(([id, extra]) => ({ ...base, id, ...extra })) };
   const path = join(dir, 'config.yaml');
   writeFileSync(path, stringify(raw));
