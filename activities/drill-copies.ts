@@ -1,37 +1,22 @@
 /**
- * Which copies a drill may restore: read from the catalog defensively (entries written by older and newer
- * cycles). A copy is good when it validated clean, or when a person approved it after DECIDE; it must also be
- * retention-locked and unexpired, and have a copy manifest to verify a restore against.
+ * Which copies a drill may restore. A copy is good when the catalog says so (validated clean, or suspect and
+ * approved by people after DECIDE: catalog.isGoodCopy); it must also be retention-locked and unexpired, and have
+ * a copy manifest to verify a restore against.
  */
-import type { CatalogEntry } from './catalog';
+import { isGoodCopy, type CatalogEntry } from './catalog';
 
-type Entry = CatalogEntry & Record<string, unknown>;
-
-const APPROVE = new Set(['approve', 'approved']);
-const REJECT = new Set(['reject', 'rejected']);
-
-/** The decision recorded for a copy, whatever shape the DECIDE step wrote it in. */
-export function decisionOf(e: Entry): 'approved' | 'rejected' | undefined {
-  for (const key of ['decision', 'approval']) {
-    const d = e[key] as unknown;
-    const words: unknown[] = typeof d === 'string' ? [d] : d && typeof d === 'object' ? ['decision', 'action', 'kind', 'verdict', 'outcome', 'type'].map((k) => (d as Record<string, unknown>)[k]) : [];
-    if (d && typeof d === 'object' && (d as Record<string, unknown>).approved === true) return 'approved';
-    for (const w of words) {
-      if (typeof w !== 'string') continue;
-      if (APPROVE.has(w.toLowerCase())) return 'approved';
-      if (REJECT.has(w.toLowerCase())) return 'rejected';
-    }
-  }
-  if (typeof e.outcome === 'string' && REJECT.has(e.outcome)) return 'rejected';
-  if (typeof e.outcome === 'string' && APPROVE.has(e.outcome)) return 'approved';
-  return undefined;
+/** The decision people took on a copy, when they were asked. */
+export function decisionOf(e: CatalogEntry): 'approved' | 'rejected' | undefined {
+  if (e.outcome === 'approved' || e.outcome === 'rejected') return e.outcome;
+  const state = e.decision?.state;
+  return state === 'approved' || state === 'rejected' ? state : undefined;
 }
 
 /** Why this copy may not be drilled, or null when it may. */
-export function refusalOf(e: Entry, now: Date): string | null {
+export function refusalOf(e: CatalogEntry, now: Date): string | null {
   const decision = decisionOf(e);
   if (decision === 'rejected') return `copy ${e.copyId} was rejected after validation`;
-  if (e.outcome !== 'validated' && decision !== 'approved') {
+  if (!isGoodCopy(e)) {
     return e.outcome === 'suspect' || e.verdict === 'suspect'
       ? `copy ${e.copyId} is suspect (${e.validation?.reasons?.join('; ') || 'validation findings'}) and was not approved`
       : `copy ${e.copyId} did not validate (cycle ${e.outcome})`;
@@ -42,18 +27,19 @@ export function refusalOf(e: Entry, now: Date): string | null {
   return null;
 }
 
-export const isGoodCopy = (e: CatalogEntry, now: Date): boolean => refusalOf(e as Entry, now) === null;
+/** A good copy that can still be restored and verified now. */
+export const isDrillable = (e: CatalogEntry, now: Date): boolean => refusalOf(e, now) === null;
 
 /** The newest good copy, or the given one; the reason when there is none or the given one is refused. */
 export function pickCopy(entries: CatalogEntry[], copyId: string | undefined, now: Date): { entry: CatalogEntry } | { refused: string } {
   if (copyId) {
     const e = entries.find((x) => x.copyId === copyId);
     if (!e) return { refused: `copy ${copyId} is not in the vault's catalog` };
-    const why = refusalOf(e as Entry, now);
+    const why = refusalOf(e, now);
     return why ? { refused: why } : { entry: e };
   }
-  const good = entries.filter((e) => isGoodCopy(e, now));
+  const good = entries.filter((e) => isDrillable(e, now));
   if (good.length) return { entry: good[good.length - 1] };
   const newest = entries[entries.length - 1];
-  return { refused: newest ? `no good copy to drill: the newest, ${refusalOf(newest as Entry, now)}` : 'no copy in the catalog yet: run a cycle first' };
+  return { refused: newest ? `no good copy to drill: the newest, ${refusalOf(newest, now)}` : 'no copy in the catalog yet: run a cycle first' };
 }

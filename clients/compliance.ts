@@ -5,7 +5,7 @@
  * drills. Renders JSON, Markdown and one self-contained HTML page (inline CSS and SVG, no external assets).
  */
 import { readCatalog, type CatalogEntry } from '../activities/catalog';
-import { decisionOf, isGoodCopy } from '../activities/drill-copies';
+import { decisionOf, isDrillable } from '../activities/drill-copies';
 import { fmtDuration, readDrillHistory, type DrillHistoryEntry } from '../activities/drill-report';
 import type { Config, VaultConfig } from '../config/schema';
 
@@ -22,7 +22,7 @@ const passedDrillsOf = (copyId: string, drills: DrillHistoryEntry[]) => drills.f
 /** The coverage rule: the newest good copy drilled within `newestWithin`; every good copy within `everyCopyWithin` of landing. */
 export function coverageOf(vault: VaultConfig, catalog: CatalogEntry[], drills: DrillHistoryEntry[], now: Date): Coverage {
   const rule = vault.drill?.coverage ?? { newestWithin: 86400, everyCopyWithin: 7 * 86400 };
-  const good = catalog.filter((e) => isGoodCopy(e, now));
+  const good = catalog.filter((e) => isDrillable(e, now));
   const broken: string[] = [];
   const neverDrilled = good.filter((e) => passedDrillsOf(e.copyId, drills).length === 0).map((e) => e.copyId);
   const newest = good[good.length - 1];
@@ -73,7 +73,7 @@ export async function buildCompliance(config: Config, now = new Date(), readRepo
   for (const v of config.vaults) {
     const catalog = await readCatalog(config.evidenceDir, v.id);
     const drills = await readDrillHistory(config.evidenceDir, v.id);
-    const good = catalog.filter((e) => isGoodCopy(e, now));
+    const good = catalog.filter((e) => isDrillable(e, now));
     const newest = good[good.length - 1];
     const newestAge = newest ? (now.getTime() - Date.parse(newest.recordedAt)) / 1000 : undefined;
     const apps = v.applications.map((a): ComplianceApp => {
@@ -94,7 +94,7 @@ export async function buildCompliance(config: Config, now = new Date(), readRepo
     const cycles = [];
     for (const e of catalog.slice(-20)) {
       const report = await readReport(e.report);
-      const d = decisionOf(e as CatalogEntry & Record<string, unknown>);
+      const d = decisionOf(e);
       cycles.push({
         copyId: e.copyId,
         recordedAt: e.recordedAt,

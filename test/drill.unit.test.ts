@@ -87,14 +87,14 @@ describe('which copy a drill may restore', () => {
     expect(pickCopy(entries, 'c2', now)).toEqual({ refused: 'copy c2 is suspect (12 files encrypted) and was not approved' });
     expect(pickCopy([entry('c3', { copy: undefined })], 'c3', now)).toEqual({ refused: 'copy c3 is not retention-locked' });
     expect(pickCopy([entry('c4', { copy: { ...entry('c4').copy!, lockedUntil: hoursAgo(1) } })], 'c4', now)).toMatchObject({ refused: expect.stringContaining('retention lock expired') });
-    expect(pickCopy([entry('c5', { decision: { decision: 'reject', by: 'ops' } })], undefined, now)).toMatchObject({ refused: expect.stringContaining('rejected') });
+    expect(pickCopy([entry('c5', { outcome: 'rejected', decision: { state: 'rejected', by: 'ops' } })], undefined, now)).toMatchObject({ refused: expect.stringContaining('rejected') });
     expect(pickCopy([], undefined, now)).toEqual({ refused: 'no copy in the catalog yet: run a cycle first' });
     expect(pickCopy(entries, 'nope', now)).toEqual({ refused: "copy nope is not in the vault's catalog" });
   });
   test('a suspect copy with an approval decision counts as good', () => {
-    const approved = entry('c2', { outcome: 'suspect', verdict: 'suspect', decision: { decision: 'approve', by: 'ops' } });
+    const approved = entry('c2', { outcome: 'approved', verdict: 'suspect', decision: { state: 'approved', by: 'ops' } });
     expect(pickCopy([entry('c1'), approved], undefined, now)).toEqual({ entry: approved });
-    expect(pickCopy([entry('c9', { outcome: 'suspect', approval: { approved: true } })], 'c9', now)).toHaveProperty('entry');
+    expect(pickCopy([entry('c9', { outcome: 'suspect', decision: { state: 'pending' } })], 'c9', now)).toMatchObject({ refused: expect.stringContaining('not approved') });
   });
 });
 
