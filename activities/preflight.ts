@@ -4,9 +4,9 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
-import type { CyclePolicy } from '../workflows/messages';
+import { closeAfterValues, type CyclePolicy } from '../workflows/messages';
 
-const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm'];
+const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'closeAfter'];
 
 /** Checks a policy override from a workflow input; the error names the field and the fix. */
 export function checkPolicyOverride(input: unknown): Partial<CyclePolicy> {
@@ -18,6 +18,9 @@ export function checkPolicyOverride(input: unknown): Partial<CyclePolicy> {
     if (key === 'algorithm') {
       if (value !== 'sha256' && value !== 'blake3') throw new ConfigError(`policy.algorithm must be "sha256" or "blake3"`);
       out.algorithm = value;
+    } else if (key === 'closeAfter') {
+      if (!closeAfterValues.includes(value)) throw new ConfigError(`policy.closeAfter must be one of ${closeAfterValues.map((v) => `"${v}"`).join(', ')}, got ${JSON.stringify(value)}`);
+      out.closeAfter = value;
     } else {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigError(`policy.${key} must be a positive number of seconds`);
       (out as Record<string, number>)[key] = value;
@@ -38,6 +41,7 @@ export function preflightActivities(deps: ActivityDeps) {
         stallSeconds: p.stall,
         linkUpTimeoutSeconds: p.linkUpTimeout,
         algorithm: p.algorithm,
+        closeAfter: p.closeAfter,
         ...checkPolicyOverride(policyIn),
       };
       for (const [field, path] of [

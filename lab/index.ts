@@ -16,6 +16,8 @@ import { seedProduction } from './seed';
 import { startSshDevice, type SshDevice } from './ssh-server';
 import { iosDevice } from './switch-ios';
 import { LabState } from './state';
+import { MtreeSnapshots, SnapshotCommands, type SnapshotRecord } from './snapshots';
+import { ProductionWriter, type WriterOptions, type WriterStats } from './writer';
 
 export interface LabOptions {
   dir: string;
@@ -26,6 +28,8 @@ export interface LabOptions {
   linkUpDelayMs?: number;
   retention?: { minSeconds: number; maxSeconds: number };
   control?: boolean;
+  /** The production writer (lab/writer.ts), started with the lab when given. */
+  writer?: WriterOptions;
   log?: (line: string) => void;
 }
 
@@ -71,6 +75,12 @@ export interface Lab {
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  /** Snapshots on prod-dd's MTree and on the vault's replica. */
+  snapshots(): { source: SnapshotRecord[]; replica: SnapshotRecord[] };
+  /** Starts (or re-rates) the production writer; stopWriter stops it. */
+  startWriter(opts: WriterOptions): void;
+  stopWriter(): void;
+  writerStatus(): WriterStats | null;
   close(): Promise<void>;
 }
 
@@ -99,7 +109,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const ports = new SwitchPorts(state, opts.linkUpDelayMs ?? 300);
   const faults = new Faults();
   const retention = new RetentionLock(copiesDir, state, opts.retention ?? { minSeconds: 60, maxSeconds: 1827 * 86400 });
+  const sourceSnaps = new MtreeSnapshots(SOURCE_MTREE, prodDir, path.join(dir, 'snapshots-prod-dd.json'), log);
+  const replicaSnaps = new MtreeSnapshots(REPLICA_MTREE, replicaDir, path.join(dir, 'snapshots-vault-dd.json'), log);
+  let writer: ProductionWriter | null = null;
   const engine = new ReplicationEngine({
+    snapshots: { source: sourceSnaps, replica: replicaSnaps },
     srcDir: prodDir,
     dstDir: replicaDir,
     state,
@@ -120,6 +134,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     closers.length = 0;
   };
   closers.push(async () => {
+    writer?.stop();
     ports.close();
     state.save();
   });
@@ -146,8 +161,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       { path: COPIES_MTREE, dir: copiesDir, kind: 'retention' },
     ];
     const ddCreds = { username: 'sysadmin', password: keys.secrets.ddPassword, crlf: false };
-    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention }));
+    const prodSnapshots = new SnapshotCommands([sourceSnaps], () => false);
+    const vaultSnapshots = new SnapshotCommands([replicaSnaps], (m) => m === REPLICA_MTREE);
+    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, snapshots: prodSnapshots }));
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, snapshots: vaultSnapshots }));
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     writeKnownHosts(knownHostsFile, host, [
@@ -180,8 +197,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
         return r;
       },
+      snapshots: () => ({ source: sourceSnaps.list(), replica: replicaSnaps.list() }),
+      startWriter: (w) => {
+        if (writer) writer.setRate(w.bytesPerSec);
+        else writer = new ProductionWriter(prodDir, w, log);
+        writer.start();
+      },
+      stopWriter: () => writer?.stop(),
+      writerStatus: () => writer?.status() ?? null,
       close: closeAll,
     };
+    if (opts.writer) lab.startWriter(opts.writer);
 
     let controlUrl: string | null = null;
     if (opts.control !== false) {
