@@ -30,7 +30,7 @@ export function linkActivities(deps: ActivityDeps) {
           if (Date.now() > deadline) {
             throw new LinkError(`vault ports not oper-up after ${linkUpTimeoutSeconds} s: ${describe(states)}`);
           }
-          await ctx.sleep(250);
+          await ctx.sleep(50); // ours: poll fine, the device's link-up delay is what we wait for
         }
       });
     },
@@ -52,15 +52,13 @@ export function linkActivities(deps: ActivityDeps) {
           summary: `closing the air gap of vault ${vaultId} is failing (attempt ${attempt}); retrying until it succeeds`,
         });
       }
-      ctx.heartbeat({ step: 'replication' });
+      ctx.heartbeat({ step: 'replication and ports' });
+      // Storage and switch at once (issue 6: the close is inside the exposure window); neither waits for the other.
       let replicationError: unknown;
-      try {
-        await access.withVaultDd((dd) => disableReplication(dd, access.vault.replication.contexts));
-      } catch (err) {
+      const replication = access.withVaultDd((dd) => disableReplication(dd, access.vault.replication.contexts)).catch((err: unknown) => {
         replicationError = err;
-      }
-      ctx.heartbeat({ step: 'ports' });
-      const states = await access.withSwitch(async (sw) => {
+      });
+      const ports$ = access.withSwitch(async (sw) => {
         await sw.setPorts(ports, 'down');
         const deadline = Date.now() + 15000;
         for (;;) {
@@ -74,9 +72,10 @@ export function linkActivities(deps: ActivityDeps) {
           const reopened = now.filter((s) => s.admin === 'up').map((s) => s.port);
           if (reopened.length) await sw.setPorts(reopened, 'down');
           ctx.heartbeat({ step: 'verifying', ports: now.map((s) => `${s.port}:${s.admin}/${s.oper}`) });
-          await new Promise((r) => setTimeout(r, 200));
+          await new Promise((r) => setTimeout(r, 50));
         }
       });
+      const [states] = await Promise.all([ports$, replication]);
       if (replicationError) throw replicationError;
       return { verifiedAt: new Date().toISOString(), ports: states, replicationDisabled: true };
     },

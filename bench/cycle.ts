@@ -29,7 +29,7 @@ const MIB = 1024 * 1024;
 const sizes = (process.env.IR_BENCH_SIZES ?? (quick ? '10' : '10,1024')).split(',').map(Number);
 const vaultsAtOnce = Number(process.env.IR_BENCH_VAULTS ?? (quick ? 5 : 20));
 const runs = Number(process.env.IR_BENCH_RUNS ?? 3);
-const bandwidth = Number(process.env.IR_BENCH_BANDWIDTH ?? 256 * MIB);
+const bandwidth = Number(process.env.IR_BENCH_BANDWIDTH ?? 32 * MIB);
 const only = (process.env.IR_BENCH_ONLY ?? 'single,many').split(',');
 // Writes "faster than the link" in the writer-on scenarios unless told otherwise.
 const writeRate = (bw: number) => Number(process.env.IR_BENCH_WRITE_RATE ?? Math.round(bw * 1.5));

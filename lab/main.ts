@@ -22,6 +22,7 @@ const { values, positionals } = parseArgs({
     'control-port': { type: 'string' },
     bandwidth: { type: 'string' },
     'link-delay': { type: 'string' },
+    'write-rate': { type: 'string' }, // production writer, bytes/s (lab/writer.ts); off when absent
     count: { type: 'string', default: '10' },
   },
 });
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     },
     bandwidthBytesPerSec: num(values.bandwidth),
     linkUpDelayMs: num(values['link-delay']),
+    writer: values['write-rate'] ? { bytesPerSec: Number(values['write-rate']) } : undefined,
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
   const ep = lab.endpoints;
