@@ -62,8 +62,8 @@ export function replicationActivities(deps: ActivityDeps) {
         });
       const sourceSide = access.withSourceDd(async (dd) => {
         // A retry after the snapshot was taken finds it: this run's name is unique, so it is ours.
+        const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
         const existing = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired);
-        const { now } = await dd.systemDate();
         if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
         await enabledP;
         for (const ctx of contexts) await dd.replicationSync(ctx);
