@@ -30,6 +30,7 @@ const MIB = 1024 * 1024;
 const sizes = (process.env.IR_BENCH_SIZES ?? (quick ? '10' : '10,1024')).split(',').map(Number);
 const vaultsAtOnce = Number(process.env.IR_BENCH_VAULTS ?? (quick ? 5 : 20));
 const runs = Number(process.env.IR_BENCH_RUNS ?? 3);
+const runsLarge = Number(process.env.IR_BENCH_RUNS_LARGE ?? 1);
 const bandwidth = Number(process.env.IR_BENCH_BANDWIDTH ?? 32 * MIB);
 const only = (process.env.IR_BENCH_ONLY ?? 'single,many').split(',');
 // Writes "faster than the link" in the writer-on scenarios unless told otherwise.
@@ -119,6 +120,19 @@ function figuresOf(r: CycleResult, historyEvents: number): CycleFigures {
   };
 }
 
+/**
+ * A large data set written fast (the lab's seeder generates and gzips text, minutes per GiB on a busy machine):
+ * 1 MiB text files, each with its own first line so no two hash alike.
+ */
+function fastSeed(dir: string, mib: number): void {
+  const block = Buffer.from('date,account,reference,amount,currency,status\n2026-01-01,ACC-10001,invoice-1,100.00,EUR,approved\n'.repeat(11000)).subarray(0, MIB - 64);
+  for (let i = 0; i < mib; i++) {
+    const sub = join(dir, 'bulk', String(i % 16).padStart(2, '0'));
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `part-${String(i).padStart(5, '0')}.csv`), Buffer.concat([Buffer.from(`# part ${i}\n`.padEnd(64, ' ')), block]));
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
@@ -173,32 +187,36 @@ async function main(): Promise<void> {
   try {
     if (only.includes('single')) {
       for (const mib of sizes) {
+        // One lab per size: first without the writer, then with it (the same data set, so the rows compare).
+      const dir = join(root, `single-${mib}`);
+      if (mib > 100) fastSeed(join(dir, 'lab', 'prod-dd', 'data', 'col1', 'prod'), mib);
+      const lab = await startLab({
+        dir: join(dir, 'lab'),
+        ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
+        seed: { files: 200, totalBytes: mib * MIB },
+        bandwidthBytesPerSec: bandwidth,
+        control: false,
+      });
+      try {
         for (const writer of [false, true]) {
-          const dir = join(root, `single-${mib}-${writer ? 'w' : 'nw'}`);
-          const files = Math.max(60, Math.round(mib * 20));
           const rate = writeRate(bandwidth);
-          const lab = await startLab({
-            dir: join(dir, 'lab'),
-            ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
-            seed: { files: Math.min(files, 4000), totalBytes: mib * MIB },
-            bandwidthBytesPerSec: bandwidth,
-            control: false,
-            ...((writer ? { writer: { bytesPerSec: rate } } : {}) as object),
-          });
-          const hasWriter = writer && typeof (lab as any).writer?.start === 'function';
-          try {
+          const hasWriter = writer && typeof (lab as any).startWriter === 'function';
+          if (hasWriter) (lab as any).startWriter({ bytesPerSec: rate });
+          {
             const cycles: CycleFigures[] = [];
-            for (let i = 0; i < runs; i++) {
+            for (let i = 0; i < (mib > 100 ? runsLarge : runs); i++) {
               const { cycles: [c] } = await runCycles([lab], ['bench-vault'], join(dir, 'evidence'));
               cycles.push(c);
               console.log(`${mib} MiB writer=${writer}: ${JSON.stringify(c)}`);
             }
             report.single.push({ sizeMiB: mib, writer: writer ? (hasWriter ? { bytesPerSec: rate } : 'not available in this code') : null, cycles });
-          } finally {
-            await lab.close();
-            rmSync(dir, { recursive: true, force: true });
           }
+          if (hasWriter) (lab as any).stopWriter();
         }
+      } finally {
+        await lab.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
       }
     }
     if (only.includes('many')) {
