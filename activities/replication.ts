@@ -96,9 +96,11 @@ export function replicationActivities(deps: ActivityDeps) {
           const present = (await dd.snapshotList(replica)).some((s) => s.name === snapshot && !s.expired);
           if (present) return { replicatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000 };
           const stats = await Promise.all(contexts.map((c) => dd.replicationDetailedStats(c)));
-          const remaining = stats.reduce((n, s) => n + s.bytesRemaining + s.filesRemaining, 0);
+          const bytes = stats.reduce((n, s) => n + s.bytesRemaining, 0);
+          const remaining = bytes + stats.reduce((n, s) => n + s.filesRemaining, 0); // progress: bytes or files
           const throughput = stats.reduce((n, s) => n + s.throughputKBps * 1024, 0);
-          ctx.heartbeat({ snapshot, remaining, states: stats.map((s) => `${s.state}/${s.connection}`) });
+          // `remaining` in bytes, as awaitSync heartbeats it (irctl's progress reads it).
+          ctx.heartbeat({ snapshot, remaining: bytes, states: stats.map((s) => `${s.state}/${s.connection}`) });
           if (remaining < best) {
             best = remaining;
             lastProgress = Date.now();
@@ -106,7 +108,7 @@ export function replicationActivities(deps: ActivityDeps) {
             const words = stats.map((s) => `${s.destination}: state ${s.state}, connection ${s.connection}, ${s.bytesRemaining} bytes and ${s.filesRemaining} files remaining`);
             throw new SyncStalledError(`snapshot ${snapshot} did not reach ${replica} and replication made no progress for ${stallSeconds} s: ${words.join('; ')}`);
           }
-          const etaMs = throughput > 0 ? (stats.reduce((n, s) => n + s.bytesRemaining, 0) / throughput) * 1000 : Number.POSITIVE_INFINITY;
+          const etaMs = throughput > 0 ? (bytes / throughput) * 1000 : Number.POSITIVE_INFINITY;
           await ctx.sleep(Math.min(pollIntervalSeconds * 1000, Math.max(50, etaMs / 2)));
         }
       });
