@@ -86,10 +86,11 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
  * Device sessions kept for a few seconds between activities of one worker: one cycle's PREFLIGHT, OPEN,
  * REPLICATE, CONVERGE and CLOSE then log in to each device about once instead of once per activity, which
  * was most of the orchestration overhead inside the exposure window (an SSH login is 0.1–0.5 s). A session is
- * used by one caller at a time, closed after an error (its state is unknown) and after IDLE_MS unused, so a
+ * used by one caller at a time, closed after an error (its state is unknown) and after IDLE_MS (3 s) unused, so a
  * device's idle timeout or a rotated password costs at most one failed attempt, which the activity retries.
  */
-const IDLE_MS = 20_000;
+// Short: enough to bridge one activity to the next, not to leave sessions behind a finished cycle.
+const IDLE_MS = 3_000;
 
 interface Closable {
   close(): Promise<void> | void;
