@@ -65,26 +65,71 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
     const dd = side === 'source' ? vault.source.dd : vault.vault.dd;
     return { path: `vaults[${index}].${side}.dd`, password: dd.password };
   };
-  const using = async <S extends { close(): Promise<void> | void }, T>(open: () => Promise<S>, fn: (s: S) => Promise<T>, fields: EndpointFields) => {
-    let session: S;
-    try {
-      session = await open();
-    } catch (err) {
-      throw withConfigHint(err, fields);
-    }
-    try {
-      return await fn(session);
-    } catch (err) {
-      throw withConfigHint(err, fields);
-    } finally {
-      await Promise.resolve(session.close()).catch(() => undefined);
-    }
-  };
+  const pool = poolOf(deps);
+  // Sessions from the pool (issue 6); errors carry the config hint (the field to fix) either way.
+  const using = <S extends Closable, T>(key: string, open: () => Promise<S>, fn: (s: S) => Promise<T>, fields: EndpointFields) =>
+    pool.using(
+      `${vaultId}/${key}`,
+      () => open().catch((err: unknown) => Promise.reject(withConfigHint(err, fields))),
+      (session: S) => fn(session).catch((err: unknown) => Promise.reject(withConfigHint(err, fields))),
+    );
   return {
     vault,
     evidenceDir: deps.config.evidenceDir,
-    withSwitch: (fn) => using(() => deps.openSwitch(switchTarget()), fn, switchFields),
-    withVaultDd: (fn) => using(() => deps.openDataDomain(ddTarget('vault')), fn, ddFields('vault')),
-    withSourceDd: (fn) => using(() => deps.openDataDomain(ddTarget('source')), fn, ddFields('source')),
+    withSwitch: (fn) => using('switch', () => deps.openSwitch(switchTarget()), fn, switchFields),
+    withVaultDd: (fn) => using('vault-dd', () => deps.openDataDomain(ddTarget('vault')), fn, ddFields('vault')),
+    withSourceDd: (fn) => using('source-dd', () => deps.openDataDomain(ddTarget('source')), fn, ddFields('source')),
   };
+}
+
+/**
+ * Device sessions kept for a few seconds between activities of one worker: one cycle's PREFLIGHT, OPEN,
+ * REPLICATE, CONVERGE and CLOSE then log in to each device about once instead of once per activity, which
+ * was most of the orchestration overhead inside the exposure window (an SSH login is 0.1–0.5 s). A session is
+ * used by one caller at a time, closed after an error (its state is unknown) and after IDLE_MS (3 s) unused, so a
+ * device's idle timeout or a rotated password costs at most one failed attempt, which the activity retries.
+ */
+// Short: enough to bridge one activity to the next, not to leave sessions behind a finished cycle.
+const IDLE_MS = 3_000;
+
+interface Closable {
+  close(): Promise<void> | void;
+}
+
+class SessionPool {
+  private idle = new Map<string, Array<{ session: Closable; timer: NodeJS.Timeout }>>();
+
+  async using<S extends Closable, T>(key: string, open: () => Promise<S>, fn: (s: S) => Promise<T>): Promise<T> {
+    const parked = this.idle.get(key)?.pop();
+    if (parked) clearTimeout(parked.timer);
+    const session = (parked?.session as S | undefined) ?? (await open());
+    let result: T;
+    try {
+      result = await fn(session);
+    } catch (err) {
+      await Promise.resolve(session.close()).catch(() => undefined);
+      throw err;
+    }
+    const list = this.idle.get(key) ?? [];
+    const entry = {
+      session,
+      timer: setTimeout(() => {
+        const l = this.idle.get(key) ?? [];
+        const i = l.indexOf(entry);
+        if (i >= 0) l.splice(i, 1);
+        void Promise.resolve(session.close()).catch(() => undefined);
+      }, IDLE_MS),
+    };
+    entry.timer.unref();
+    list.push(entry);
+    this.idle.set(key, list);
+    return result;
+  }
+}
+
+const pools = new WeakMap<ActivityDeps, SessionPool>();
+function poolOf(deps: ActivityDeps): SessionPool {
+  let p = pools.get(deps);
+  if (!p) pools.set(deps, (p = new SessionPool()));
+  return p;
 }

@@ -45,7 +45,7 @@ export function linkActivities(deps: ActivityDeps) {
           if (Date.now() > deadline) {
             throw new LinkError(`link (${link.kind}) not oper-up after ${linkUpTimeoutSeconds} s: ${describe(states)}`);
           }
-          await ctx.sleep(250);
+          await ctx.sleep(50); // ours: poll fine, the device's link-up delay is what we wait for
         }
       });
     },
@@ -67,15 +67,13 @@ export function linkActivities(deps: ActivityDeps) {
           summary: `closing the air gap of vault ${vaultId} is failing (attempt ${attempt}); retrying until it succeeds`,
         });
       }
-      ctx.heartbeat({ step: 'replication' });
+      ctx.heartbeat({ step: 'replication and ports' });
+      // Storage and switch at once (issue 6: the close is inside the exposure window); neither waits for the other.
       let replicationError: unknown;
-      try {
-        await access.withVaultDd((dd) => disableReplication(dd, access.vault.replication.contexts));
-      } catch (err) {
+      const replication = access.withVaultDd((dd) => disableReplication(dd, access.vault.replication.contexts)).catch((err: unknown) => {
         replicationError = err;
-      }
-      ctx.heartbeat({ step: 'link' });
-      const states = await link.use(async (s) => {
+      });
+      const link$ = link.use(async (s) => {
         await s.close();
         const deadline = Date.now() + 15000;
         for (;;) {
@@ -89,9 +87,10 @@ export function linkActivities(deps: ActivityDeps) {
           const reopened = now.filter((x) => x.admin === 'up').map((x) => x.port);
           if (reopened.length) await s.close(reopened);
           ctx.heartbeat({ step: 'verifying', ports: now.map((x) => `${x.port}:${x.admin}/${x.oper}`) });
-          await new Promise((r) => setTimeout(r, 200));
+          await new Promise((r) => setTimeout(r, 50));
         }
       });
+      const [states] = await Promise.all([link$, replication]);
       if (replicationError) throw replicationError;
       return { verifiedAt: new Date().toISOString(), ports: states, replicationDisabled: true };
     },

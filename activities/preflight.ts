@@ -5,9 +5,9 @@ import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
 import { approvalSchema, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
-import type { CyclePolicy } from '../workflows/messages';
+import { closeAfterValues, type CyclePolicy } from '../workflows/messages';
 
-const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval'];
+const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval', 'closeAfter'];
 
 export type PolicyOverride = Partial<Omit<CyclePolicy, 'approval'>> & { approval?: ApprovalInput };
 
@@ -29,6 +29,9 @@ export function checkPolicyOverride(input: unknown): PolicyOverride {
     } else if (key === 'algorithm') {
       if (value !== 'sha256' && value !== 'blake3') throw new ConfigError(`policy.algorithm must be "sha256" or "blake3"`);
       out.algorithm = value;
+    } else if (key === 'closeAfter') {
+      if (!closeAfterValues.includes(value)) throw new ConfigError(`policy.closeAfter must be one of ${closeAfterValues.map((v) => `"${v}"`).join(', ')}, got ${JSON.stringify(value)}`);
+      out.closeAfter = value;
     } else {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigError(`policy.${key} must be a positive number of seconds`);
       (out as Record<string, number>)[key] = value;
@@ -50,6 +53,7 @@ export function preflightActivities(deps: ActivityDeps) {
         stallSeconds: p.stall,
         linkUpTimeoutSeconds: p.linkUpTimeout,
         algorithm: p.algorithm,
+        closeAfter: p.closeAfter,
         ...override,
         approval: mergeApproval(p.approval, approvalOverride),
       };

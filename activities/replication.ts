@@ -1,8 +1,21 @@
-/** Replication between the production and vault Data Domains: enable, request a sync point, converge. */
+/**
+ * Replication between the production and vault Data Domains: enable, request a sync point, converge.
+ *
+ * The sync point is an MTree snapshot on the production DD (`snapshot create … mtree …`). MTree replication is
+ * snapshot based: the destination is always a point-in-time image of a source snapshot, and a snapshot's changes
+ * are exposed on the destination only once all of them arrived; user-created snapshots of the source are
+ * replicated and listed on the destination MTree (Dell KB 000010873 "Data Domain - How MTree Replication Works",
+ * KB 000010902 "Snapshots and behavior with MTree Replication | FAQ"). So "the snapshot is listed on the replica"
+ * means the replica holds exactly the production state at that instant, whatever production writes meanwhile.
+ * Assumed, not confirmed by those pages: `snapshot expire` is accepted on a replication destination MTree for a
+ * replicated snapshot (the lab accepts it; where a DD refuses, the snapshot ends at its retention).
+ */
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import type { DataDomainCli } from './drivers/datadomain/cli';
+
+type VaultAccessOpen = <T>(fn: (dd: DataDomainCli) => Promise<T>) => Promise<T>;
 
 export class SyncStalledError extends Error {
   override name = 'SyncStalledError';
@@ -18,8 +31,115 @@ export async function disableReplication(dd: DataDomainCli, contexts: string[]):
 /** DD times have minute resolution: compare on whole minutes. */
 const minute = (d: Date) => Math.floor(d.getTime() / 60000);
 
+/** The snapshot a cycle makes: derived from its copy id, so cleanup can only ever name this cycle's own. */
+export const snapshotNameFor = (copyId: string): string => `ir-${copyId}`;
+
 export function replicationActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Enables every context (vault side) and, at the same time on the source, takes the sync-point snapshot;
+     * then asks the source for a sync. Both sessions open in parallel: one login's latency, not two.
+     */
+    async snapshotAndSync(
+      vaultId: string,
+      snapshot: string,
+      retentionSeconds: number,
+    ): Promise<{ syncPoint: string; snapshot: string; sourceMtree: string }> {
+      const access = vaultAccess(deps, vaultId);
+      const contexts = access.vault.replication.contexts;
+      const mtree = access.vault.source.mtree;
+      let enabled!: () => void;
+      let enableFailed!: (err: unknown) => void;
+      const enabledP = new Promise<void>((res, rej) => ((enabled = res), (enableFailed = rej)));
+      enabledP.catch(() => undefined);
+      const vaultSide = access
+        .withVaultDd(async (dd) => {
+          for (const ctx of contexts) await dd.replicationEnable(ctx);
+        })
+        .then(enabled, (err) => {
+          enableFailed(err);
+          throw err;
+        });
+      const sourceSide = access.withSourceDd(async (dd) => {
+        // A retry after the snapshot was taken finds it: this run's name is unique, so it is ours.
+        const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
+        const existing = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired);
+        if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
+        await enabledP;
+        for (const ctx of contexts) await dd.replicationSync(ctx);
+        return { syncPoint: (existing?.createdAt ?? now).toISOString(), snapshot, sourceMtree: mtree };
+      });
+      const [, out] = await Promise.all([vaultSide, sourceSide]);
+      return out;
+    },
+
+    /**
+     * CONVERGE on a snapshot: polls the replica's snapshot list (one session, heartbeating) until the snapshot is
+     * there. Polls wake fast when little is left (the estimate from the DD's own throughput), at most every
+     * `pollIntervalSeconds`. Fails with the DD's words when nothing moves for `stallSeconds`.
+     */
+    async awaitSnapshot(
+      vaultId: string,
+      snapshot: string,
+      pollIntervalSeconds: number,
+      stallSeconds: number,
+    ): Promise<{ replicatedAt: string; seconds: number }> {
+      const ctx = Context.current();
+      const access = vaultAccess(deps, vaultId);
+      const contexts = access.vault.replication.contexts;
+      const replica = access.vault.vault.replicaMtree;
+      const started = Date.now();
+      let best = Number.POSITIVE_INFINITY;
+      let lastProgress = Date.now();
+      return access.withVaultDd(async (dd) => {
+        for (;;) {
+          const present = (await dd.snapshotList(replica)).some((s) => s.name === snapshot && !s.expired);
+          if (present) return { replicatedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000 };
+          const stats = await Promise.all(contexts.map((c) => dd.replicationDetailedStats(c)));
+          const bytes = stats.reduce((n, s) => n + s.bytesRemaining, 0);
+          const remaining = bytes + stats.reduce((n, s) => n + s.filesRemaining, 0); // progress: bytes or files
+          const throughput = stats.reduce((n, s) => n + s.throughputKBps * 1024, 0);
+          // `remaining` in bytes, as awaitSync heartbeats it (irctl's progress reads it).
+          ctx.heartbeat({ snapshot, remaining: bytes, states: stats.map((s) => `${s.state}/${s.connection}`) });
+          if (remaining < best) {
+            best = remaining;
+            lastProgress = Date.now();
+          } else if (Date.now() - lastProgress > stallSeconds * 1000) {
+            const words = stats.map((s) => `${s.destination}: state ${s.state}, connection ${s.connection}, ${s.bytesRemaining} bytes and ${s.filesRemaining} files remaining`);
+            throw new SyncStalledError(`snapshot ${snapshot} did not reach ${replica} and replication made no progress for ${stallSeconds} s: ${words.join('; ')}`);
+          }
+          const etaMs = throughput > 0 ? (bytes / throughput) * 1000 : Number.POSITIVE_INFINITY;
+          await ctx.sleep(Math.min(pollIntervalSeconds * 1000, Math.max(50, etaMs / 2)));
+        }
+      });
+    },
+
+    /**
+     * Expires this cycle's snapshot on the source and on the replica, if present. Each side on its own: one that
+     * cannot be reached is reported, not fatal (the snapshot's retention ends it anyway).
+     */
+    async expireSnapshots(vaultId: string, snapshot: string): Promise<{ source: string; replica: string }> {
+      const access = vaultAccess(deps, vaultId);
+      const side = async (open: VaultAccessOpen, mtree: string): Promise<string> => {
+        try {
+          return await open(async (dd) => {
+            const row = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot);
+            if (!row) return 'absent';
+            if (row.expired) return 'expired';
+            await dd.snapshotExpire(snapshot, mtree);
+            return 'expired';
+          });
+        } catch (err) {
+          return `not expired: ${(err as Error).message}`;
+        }
+      };
+      const [source, replica] = await Promise.all([
+        side(access.withSourceDd, access.vault.source.mtree),
+        side(access.withVaultDd, access.vault.vault.replicaMtree),
+      ]);
+      return { source, replica };
+    },
+
     /** Enables every context on the vault side and asks the source for a sync point (its own clock). */
     async enableReplication(vaultId: string): Promise<{ syncPoint: string }> {
       const access = vaultAccess(deps, vaultId);

@@ -84,6 +84,12 @@ export function renderMarkdown(r: CycleResult): string {
     lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
   }
   if (r.replication) lines.push(`| replication | sync point ${r.replication.syncPoint}, synced as of ${r.replication.syncedAsOf ?? '–'} |`);
+  const x = r.exposure.split;
+  if (x) {
+    lines.push(`| gap closed after | ${x.order === 'converge' ? 'CONVERGE (LOCK and VALIDATE isolated)' : 'VALIDATE (seeds\' order)'} |`);
+    lines.push(`| exposure split | replication ${fmtSeconds(x.replicationSeconds)}, source hashing ${fmtSeconds(x.sourceHashSeconds)} (side by side), orchestration overhead ${fmtSeconds(x.overheadSeconds)} (OPEN ${fmtSeconds(x.openSeconds)}, CLOSE ${fmtSeconds(x.closeSeconds)}) |`);
+  }
+  if (r.snapshot) lines.push(`| snapshot | ${r.snapshot.name} of ${r.snapshot.sourceMtree || '–'} taken ${r.snapshot.createdAt ?? '–'}, on the replica ${r.snapshot.replicatedAt ?? '–'}; expired: source ${r.snapshot.expired?.source ?? '–'}, replica ${r.snapshot.expired?.replica ?? '–'} |`);
   lines.push('', '## Phases', '', '| phase | started | seconds |', '|---|---|---|');
   for (const p of r.phases) lines.push(`| ${p.phase} | ${p.startedAt} | ${fmtSeconds(p.seconds)} |`);
   if (r.validation) {

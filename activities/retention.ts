@@ -21,7 +21,8 @@ const MARGIN_SECONDS = 60;
 
 export function retentionActivities(deps: ActivityDeps) {
   return {
-    async lockCopy(vaultId: string, copyId: string, retentionSeconds: number): Promise<CopyInfo> {
+    /** With `snapshot`, the copy is landed from the replica's `.snapshot/<name>`: exactly the sync point's state. */
+    async lockCopy(vaultId: string, copyId: string, retentionSeconds: number, snapshot?: string): Promise<CopyInfo> {
       const ctx = Context.current();
       const access = vaultAccess(deps, vaultId);
       const { copiesMtree, copiesMountPath, replicaMtree } = access.vault.vault;
@@ -40,7 +41,7 @@ export function retentionActivities(deps: ActivityDeps) {
           retentionAdjusted = `requested ${retentionSeconds} s is above the MTree maximum ${rl.maxSeconds} s: lowered to ${seconds} s`;
         }
         // A retry after a successful fastcopy finds the copy already there: this run's copy id is unique.
-        if (!existsSync(mountDir)) await dd.fastcopy(replicaMtree, mtreePath);
+        if (!existsSync(mountDir)) await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
         ctx.heartbeat({ step: 'fastcopy done' });
 
         const { now } = await dd.systemDate();

@@ -19,10 +19,13 @@ export const copyDir = (evidenceDir: string, vaultId: string, copyId: string) =>
 export function validationActivities(deps: ActivityDeps) {
   return {
     /** Hashes one side; progress and a resume checkpoint go into heartbeats, so a new worker resumes. */
-    async hashTree(vaultId: string, side: 'source' | 'copy', copyId: string, algorithm: 'sha256' | 'blake3'): Promise<ManifestRef> {
+    async hashTree(vaultId: string, side: 'source' | 'copy', copyId: string, algorithm: 'sha256' | 'blake3', snapshot?: string): Promise<ManifestRef> {
       const ctx = Context.current();
       const access = vaultAccess(deps, vaultId);
-      const root = side === 'source' ? access.vault.source.mountPath : join(access.vault.vault.copiesMountPath, copyId);
+      // With a snapshot the source side is the production state at the sync point (`.snapshot/<name>` under the
+      // mount, read-only), so it compares like with like against the copy landed from the same snapshot.
+      const sourceRoot = snapshot ? join(access.vault.source.mountPath, '.snapshot', snapshot) : access.vault.source.mountPath;
+      const root = side === 'source' ? sourceRoot : join(access.vault.vault.copiesMountPath, copyId);
       const dir = copyDir(access.evidenceDir, vaultId, copyId);
       await mkdir(dir, { recursive: true });
       const out = join(dir, `${side}.${algorithm}sums`);

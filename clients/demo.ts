@@ -24,17 +24,22 @@ const CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
 const VAULT = process.env.IR_VAULT ?? 'lab-vault';
 const say = (line: string) => console.log(`[demo] ${line}`);
 
-function parseArgs(argv: string[]): { ransomware: number; reset: boolean } {
-  const out = { ransomware: 0, reset: false };
+function parseArgs(argv: string[]): { ransomware: number; reset: boolean; writeRate: number } {
+  // Production keeps being written during the cycle (lab/writer.ts), as backup jobs do all day.
+  const out = { ransomware: 0, reset: false, writeRate: 2 * 1024 * 1024 };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--reset') {
+    if (argv[i] === '--write-rate') {
+      const n = Number(argv[++i]);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--write-rate takes production writes in bytes per second, 0 for none, e.g. --write-rate 4194304 (got ${argv[i] ?? 'nothing'})`);
+      out.writeRate = n;
+    } else if (argv[i] === '--reset') {
       out.reset = true;
     } else if (argv[i] === '--ransomware') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--ransomware takes a number of files to encrypt, e.g. --ransomware 5 (got ${argv[i] ?? 'nothing'})`);
       out.ransomware = n;
     } else {
-      throw new Error(`unknown argument ${argv[i]}: usage: npm run demo [-- [--reset] [--ransomware N]]`);
+      throw new Error(`unknown argument ${argv[i]}: usage: npm run demo [-- [--reset] [--ransomware N] [--write-rate BYTES_PER_SEC]]`);
     }
   }
   return out;
@@ -95,8 +100,13 @@ async function main(): Promise<number> {
     const config = loadConfig(CONFIG);
     const vaultConfig = config.vaults.find((v) => v.id === VAULT) ?? config.vaults[0];
     const gap = vaultConfig.link.controller === 'dd-interface' ? 'dd-interface' : 'switch';
-    say('starting the lab simulators (switches, production and vault Data Domains) in .lab/');
-    const lab: Lab = await startLab({ dir: resolve('.lab'), gap, log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`) });
+    say(`starting the lab simulators (switches, production and vault Data Domains) in .lab/${args.writeRate > 0 ? `; production written at ${(args.writeRate / 1048576).toFixed(1)} MiB/s (--write-rate 0 to stop it)` : ''}`);
+    const lab: Lab = await startLab({
+      dir: resolve('.lab'),
+      gap,
+      writer: args.writeRate > 0 ? { bytesPerSec: args.writeRate } : undefined,
+      log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`),
+    });
     cleanups.push(() => lab.close());
     say(`lab: switches ${lab.endpoints.switches.map((s) => `${s.platform} :${s.port}`).join(', ')}; prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
     say(

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { analyticsThresholdsSchema } from '../activities/hashing/analytics';
 import { applicationSchema, drillSchema } from './drill';
+import { closeAfterValues } from '../workflows/messages';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -137,6 +138,8 @@ export const vaultSchema = z.strictObject({
       linkUpTimeout: duration.default(120),
       algorithm: z.enum(['sha256', 'blake3']).default('sha256'),
       approval: approvalSchema.prefault({}),
+      // converge: close as soon as the data moved (LOCK and VALIDATE isolated); validate: the seeds' order.
+      closeAfter: z.enum(closeAfterValues).default('converge'),
     })
     .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).

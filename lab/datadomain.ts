@@ -10,6 +10,7 @@ import type { FaultDevice, Faults } from './faults';
 import type { ReplicationEngine } from './replication';
 import { isReplTemp } from './replication';
 import { listDirs, listFiles, type RetentionLock } from './retention';
+import { SNAPSHOT_DIR, type SnapshotCommands } from './snapshots';
 import type { DeviceHandler, Terminal } from './ssh-server';
 
 export interface MtreeDef {
@@ -26,6 +27,7 @@ export interface DdContext {
   engine: ReplicationEngine;
   retention: RetentionLock | null; // on the device holding the retention-lock MTree
   faults: Faults;
+  snapshots?: SnapshotCommands;
   source: string;
   destination: string;
   log: (line: string) => void;
@@ -145,6 +147,7 @@ export class DdCli {
     if ((a = match(t, 'mtree retention-lock set {which} {period} mtree {path}'))) return this.rlSet(a.which, a.period, a.path, term);
     if ((a = match(t, 'mtree retention-lock reset {which} mtree {path}'))) return this.rlSet(a.which, null, a.path, term);
     if ((a = match(t, 'filesys fastcopy source {src} destination {dst}'))) return this.fastcopy(a.src, a.dst);
+    if (t[0]?.toLowerCase() === 'snapshot' && this.ctx.snapshots) return this.snapshot(t, line);
     return fail(`Unrecognized command "${line}".`);
   }
 
@@ -280,6 +283,26 @@ export class DdCli {
     return `Retention-lock ${which} ${seconds === undefined ? 'reset' : `set to ${formatPeriod(seconds)}`} for mtree ${m.path}.\n`;
   }
 
+  // ---- snapshots (lab/snapshots.ts) ----
+
+  private snapshot(t: string[], line: string): string {
+    const snaps = this.ctx.snapshots!;
+    let a: Record<string, string> | null;
+    try {
+      if ((a = match(t, 'snapshot create {name} mtree {path} retention {period}')) || (a = match(t, 'snapshot create {name} mtree {path}'))) {
+        const seconds = a.period === undefined ? 86400 : parsePeriod(a.period);
+        if (seconds === null) return fail(`Invalid retention period "${a.period}".`);
+        return snaps.create(a.name, a.path, seconds);
+      }
+      if ((a = match(t, 'snapshot list mtree {path}'))) return snaps.list(a.path);
+      if ((a = match(t, 'snapshot expire {name} mtree {path}'))) return snaps.expire(a.name, a.path);
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      return fail((err as Error).message);
+    }
+    return fail(`Unrecognized command "${line}".`);
+  }
+
   // ---- fastcopy ----
 
   private fastcopy(srcPath: string, dstPath: string): string {
@@ -288,6 +311,7 @@ export class DdCli {
     if (!src || !fs.existsSync(src.abs)) return fail(`Source path "${srcPath}" does not exist.`);
     if (!dst) return fail(`Destination path "${dstPath}" is not in an MTree.`);
     if (fs.existsSync(dst.abs)) return fail(`Destination path "${dstPath}" already exists.`);
+    if (dst.rel.split('/')[0] === SNAPSHOT_DIR) return fail(`Destination path "${dstPath}" is in a snapshot (read-only).`);
     if (dst.m.kind === 'replica') return fail(`Destination path "${dstPath}" is in a replication destination MTree (read-only).`);
     if (dst.abs.startsWith(src.abs + path.sep)) return fail('Destination path cannot be inside the source path.');
     const single = fs.statSync(src.abs).isFile();

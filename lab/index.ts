@@ -21,6 +21,8 @@ import { RetentionLock } from './retention';
 import { seedProduction } from './seed';
 import { startSshDevice, type SshDevice } from './ssh-server';
 import { LabState } from './state';
+import { MtreeSnapshots, SnapshotCommands, type SnapshotRecord } from './snapshots';
+import { ProductionWriter, type WriterOptions, type WriterStats } from './writer';
 
 export interface LabOptions {
   dir: string;
@@ -40,6 +42,8 @@ export interface LabOptions {
   linkUpDelayMs?: number;
   retention?: { minSeconds: number; maxSeconds: number };
   control?: boolean;
+  /** The production writer (lab/writer.ts), started with the lab when given. */
+  writer?: WriterOptions;
   log?: (line: string) => void;
 }
 
@@ -112,6 +116,12 @@ export interface Lab {
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   /** Drills: the next restore into the sandbox MTree comes back with `count` files corrupted. */
   restoreFaults: RestoreFaults;
+  /** Snapshots on prod-dd's MTree and on the vault's replica. */
+  snapshots(): { source: SnapshotRecord[]; replica: SnapshotRecord[] };
+  /** Starts (or re-rates) the production writer; stopWriter stops it. */
+  startWriter(opts: WriterOptions): void;
+  stopWriter(): void;
+  writerStatus(): WriterStats | null;
   close(): Promise<void>;
 }
 
@@ -170,7 +180,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     return vaultNet.replicationUp() && !allSwitchesDown() ? 'opening' : 'closed';
   };
   const retention = new RetentionLock(copiesDir, state, opts.retention ?? { minSeconds: 60, maxSeconds: 1827 * 86400 });
+  const sourceSnaps = new MtreeSnapshots(SOURCE_MTREE, prodDir, path.join(dir, 'snapshots-prod-dd.json'), log);
+  const replicaSnaps = new MtreeSnapshots(REPLICA_MTREE, replicaDir, path.join(dir, 'snapshots-vault-dd.json'), log);
+  let writer: ProductionWriter | null = null;
   const engine = new ReplicationEngine({
+    snapshots: { source: sourceSnaps, replica: replicaSnaps },
     srcDir: prodDir,
     dstDir: replicaDir,
     state,
@@ -204,6 +218,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     closers.length = 0;
   };
   closers.push(async () => {
+    writer?.stop();
     for (const w of switches) w.close();
     state.save();
   });
@@ -252,8 +267,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       { path: SANDBOX_MTREE, dir: sandboxDir, kind: 'rw' },
     ];
     const ddCreds = { username: 'sysadmin', password: keys.secrets.ddPassword, crlf: false };
-    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, net: prodNet }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, restoreFaults.wrap(ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet })));
+    const prodSnapshots = new SnapshotCommands([sourceSnaps], () => false);
+    const vaultSnapshots = new SnapshotCommands([replicaSnaps], (m) => m === REPLICA_MTREE);
+    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, net: prodNet, snapshots: prodSnapshots }));
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, restoreFaults.wrap(ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet, snapshots: vaultSnapshots })));
     const rescue = await startRecoveryHost({ dir, host, // A lab on free ports (tests) puts the recovery host on a free port too.
       port: opts.recoveryHostPort ?? (opts.ports?.switch === 0 ? 0 : DEFAULT_RECOVERY_HOST_PORT), clientPublic: keys.clientPublic, clientKeyFile: keys.clientKeyFile, faults, log });
     closers.push(() => rescue.close());
@@ -308,8 +325,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
         return r;
       },
+      snapshots: () => ({ source: sourceSnaps.list(), replica: replicaSnaps.list() }),
+      startWriter: (w) => {
+        if (writer) writer.setRate(w.bytesPerSec);
+        else writer = new ProductionWriter(prodDir, w, log);
+        writer.start();
+      },
+      stopWriter: () => writer?.stop(),
+      writerStatus: () => writer?.status() ?? null,
       close: closeAll,
     };
+    if (opts.writer) lab.startWriter(opts.writer);
 
     let controlUrl: string | null = null;
     if (opts.control !== false) {

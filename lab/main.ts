@@ -22,6 +22,7 @@ const { values, positionals } = parseArgs({
     'control-port': { type: 'string' },
     bandwidth: { type: 'string' },
     'link-delay': { type: 'string' },
+    'write-rate': { type: 'string' }, // production writer, bytes/s (lab/writer.ts); off when absent
     count: { type: 'string', default: '10' },
   },
 });
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     bandwidthBytesPerSec: num(values.bandwidth),
     linkUpDelayMs: num(values['link-delay']),
     apps: true, // SQLite, PostgreSQL and tar.gz data for drills (lab/apps.ts)
+    writer: values['write-rate'] ? { bytesPerSec: Number(values['write-rate']) } : undefined,
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
   const ep = lab.endpoints;

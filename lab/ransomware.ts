@@ -25,8 +25,9 @@ export function ransomware(prodDir: string, count: number): { encrypted: string[
   for (const rel of candidates.slice(0, Math.max(0, count))) {
     const file = path.join(prodDir, rel);
     const size = fs.statSync(file).size;
-    fs.writeFileSync(file, crypto.randomBytes(size + 16 - (size % 16)));
-    fs.renameSync(file, file + RANSOM_EXTENSION);
+    // A new file beside the old one, then the old one removed: same result, and no snapshot (hard links) changes.
+    fs.writeFileSync(file + RANSOM_EXTENSION, crypto.randomBytes(size + 16 - (size % 16)));
+    fs.unlinkSync(file);
     encrypted.push(rel + RANSOM_EXTENSION);
   }
   fs.writeFileSync(

@@ -9,11 +9,17 @@
  *
  * `sync` records the set of paths that differ at that instant; `syncedAsOf` is set when the last of them
  * has reached the destination.
+ *
+ * Source snapshots are carried in order, like DD MTree replication (lab/snapshots.ts has the sources): while a
+ * source snapshot is missing on the replica, the engine replicates that snapshot's frozen tree instead of the live
+ * one, and when the replica holds exactly its state, the replica gets the snapshot too. Then the next snapshot,
+ * then the live tree again. So a snapshot arrives whatever production writes meanwhile.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { LabState } from './state';
+import { SNAPSHOT_DIR, type MtreeSnapshots, type SnapshotRecord } from './snapshots';
 
 const TICK_MS = 50;
 const RESCAN_MS = 1000;
@@ -47,6 +53,7 @@ interface WorkItem {
 }
 
 interface Transfer {
+  root: string;
   item: WorkItem;
   src: fsp.FileHandle;
   dst: fsp.FileHandle;
@@ -67,7 +74,7 @@ async function walk(root: string, rel = '', out = new Map<string, Entry>()): Pro
     return out;
   }
   for (const e of entries) {
-    if (isReplTemp(e.name)) continue;
+    if (isReplTemp(e.name) || (rel === '' && e.name === SNAPSHOT_DIR)) continue;
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       out.set(r, { size: 0, mtimeMs: 0, dir: true });
@@ -93,6 +100,9 @@ export class ReplicationEngine {
   private pending: Set<string> | null;
   private connection: Connection = 'disconnected';
   private error: string | null = null;
+  /** The tree being replicated now: the live source, or the source snapshot being carried. */
+  private srcRoot: string;
+  private carrying: SnapshotRecord | null = null;
 
   constructor(
     private readonly o: {
@@ -103,8 +113,10 @@ export class ReplicationEngine {
       bandwidthBytesPerSec: number;
       destination: string;
       log: (line: string) => void;
+      snapshots?: { source: MtreeSnapshots; replica: MtreeSnapshots };
     },
   ) {
+    this.srcRoot = o.srcDir;
     const p = o.state.data.replication.pending;
     this.pending = p ? new Set(p) : null;
   }
@@ -217,7 +229,15 @@ export class ReplicationEngine {
 
   /** Computes the work list: deletions first (a folder missing on the source goes as one item), then copies. */
   private async scan(): Promise<void> {
-    const [src, dst] = await Promise.all([walk(this.o.srcDir), walk(this.o.dstDir)]);
+    const snaps = this.o.snapshots;
+    const onReplica = new Set(snaps?.replica.list().map((r) => r.name));
+    this.carrying = snaps?.source.list().find((r) => !onReplica.has(r.name)) ?? null;
+    const root = this.carrying ? snaps!.source.pathOf(this.carrying.name) : this.o.srcDir;
+    if (root !== this.srcRoot) {
+      await this.abort();
+      this.srcRoot = root;
+    }
+    const [src, dst] = await Promise.all([walk(this.srcRoot), walk(this.o.dstDir)]);
     const deletes: WorkItem[] = [];
     const copies: WorkItem[] = [];
     for (const [rel, d] of dst) {
@@ -287,6 +307,15 @@ export class ReplicationEngine {
         }
         await this.advance(this.work[0]);
       }
+      if (this.work.length === 0 && this.carrying && this.o.snapshots) {
+        await this.scan(); // the snapshot is frozen: a clean scan proves the replica holds exactly its state
+        if (this.work.length === 0 && this.carrying && this.active()) {
+          this.o.snapshots.replica.adopt(this.carrying);
+          this.o.log(`replication: snapshot ${this.carrying.name} replicated`);
+          this.carrying = null;
+          this.scannedAt = 0;
+        }
+      }
       this.error = null;
     } catch (err) {
       this.error = (err as Error).message;
@@ -311,7 +340,7 @@ export class ReplicationEngine {
       return;
     }
     if (!this.transfer) {
-      const src = await fsp.open(path.join(this.o.srcDir, item.rel), 'r').catch(() => null);
+      const src = await fsp.open(path.join(this.srcRoot, item.rel), 'r').catch(() => null);
       if (!src) {
         // Source file vanished since the scan: the next scan decides what to do.
         this.work.shift();
@@ -323,7 +352,7 @@ export class ReplicationEngine {
       if (existing?.isDirectory()) await fsp.rm(target, { recursive: true, force: true });
       await fsp.mkdir(path.dirname(target), { recursive: true });
       const tmp = path.join(path.dirname(target), `.${path.basename(target)}${TEMP_SUFFIX}`);
-      this.transfer = { item, src, dst: await fsp.open(tmp, 'w'), tmp, done: 0 };
+      this.transfer = { root: this.srcRoot, item, src, dst: await fsp.open(tmp, 'w'), tmp, done: 0 };
     }
     const t = this.transfer;
     const want = Math.min(CHUNK, Math.ceil(this.budget), item.size - t.done);

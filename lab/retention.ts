@@ -26,6 +26,7 @@ export function listFiles(root: string, rel = ''): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (rel === '' && e.name === '.snapshot') continue; // an MTree's snapshots are not part of its tree
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...listFiles(root, r));
     else if (e.isFile()) out.push(r);

@@ -105,7 +105,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       // The recorded history replays on the current code: the workflow is deterministic.
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: bundle }, history, handle.workflowId);
-      await recordHistory(handle, 'cycle-validated');
+      await recordHistory(handle, 'cycle-converge-validated');
       // No secret in history (inputs, results, heartbeats, failures): activities read them at run time.
       const recorded = historyText(history);
       expect(recorded).toContain('/data/col1/ir-copies/'); // payloads are decoded: the check can see activity results
@@ -118,7 +118,10 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(result.outcome).toBe('validated');
     expect(result.verdict).toBe('clean');
     expect(result.gap).toBe('closed');
-    expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE', 'CLOSE', 'RECORD']);
+    // closeAfter=converge (the default): the gap closes as soon as the data moved.
+    expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'CLOSE', 'LOCK', 'VALIDATE', 'RECORD']);
+    expect(result.exposure.split?.order).toBe('converge');
+    expect(result.snapshot?.expired).toEqual({ source: 'expired', replica: 'expired' });
     expect(result.exposure.seconds).toBeGreaterThan(0);
     expect(result.validation?.equal).toBe(true);
     expect(result.validation?.source.root).toBe(result.validation?.copy.root);
@@ -142,7 +145,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       await t.lab.ransomware(5);
       const handle = await start(tq);
       const second = await handle.result();
-      await recordHistory(handle, 'cycle-suspect');
+      await recordHistory(handle, 'cycle-converge-suspect');
       return [first, second, await handle.describe()] as const;
     });
     expect(baseline.verdict).toBe('clean');
@@ -178,7 +181,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       expect(t.lab.vaultPortsDown()).toBe(false); // the gap really is open now
       await handle.signal(abortSignal, { reason: 'suspicious activity on prod', by: 'alice' });
       const failed = await failureOf(handle);
-      await recordHistory(handle, 'cycle-aborted-converge');
+      await recordHistory(handle, 'cycle-converge-aborted-converge');
       return failed;
     });
     expect(message).toContain('aborted by alice: suspicious activity on prod');
@@ -197,7 +200,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       await waitForPhase(handle, 'CONVERGE');
       await handle.cancel();
       const e = await handle.result().catch((e: unknown) => e);
-      await recordHistory(handle, 'cycle-cancelled');
+      await recordHistory(handle, 'cycle-converge-cancelled');
       return e;
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -232,7 +235,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     const { message, result } = await w.runUntil(async () => {
       const handle = await start(tq);
       const failed = await failureOf(handle);
-      await recordHistory(handle, 'cycle-failed-lock');
+      await recordHistory(handle, 'cycle-converge-failed-lock');
       return failed;
     });
     expect(message).toContain('in LOCK');

@@ -38,14 +38,14 @@ type Activities = ReturnType<typeof createActivities>;
 // Errors that retrying cannot fix: bad config, a host key nobody pinned, wrong credentials, a device saying no.
 const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError'];
 
-const { preflight, recordReport } = proxyActivities<Activities>({
+const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: permanent },
 });
 
 // Activities that open part of the gap: on abort the workflow waits until they have really stopped, so a
 // late `no shutdown` or `replication enable` can never land after the close path verified the gap shut.
-const { openLink, enableReplication } = proxyActivities<Activities>({
+const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -60,7 +60,7 @@ const { lockCopy } = proxyActivities<Activities>({
 
 // Long polls and hashing heartbeat; a lost worker is noticed within the heartbeat timeout and the
 // retry resumes from the last heartbeat's checkpoint.
-const { awaitSync, hashTree, validateCopy } = proxyActivities<Activities>({
+const { awaitSync, awaitSnapshot, hashTree, validateCopy } = proxyActivities<Activities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: [...permanent, 'SyncStalledError'] },
@@ -134,6 +134,24 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     ]);
   };
 
+  // The gap closes once: right after CONVERGE with closeAfter=converge, else in the finally below.
+  let gapClosed = false;
+  const closeGap = async () => {
+    if (gapClosed) return;
+    maxOpenTimer.cancel();
+    enter('CLOSE', 'closing');
+    const closed = await CancellationScope.nonCancellable(() => closeLink(vaultId));
+    gapClosed = true;
+    status.gap = 'closed';
+    status.exposure.closedAt = closed.verifiedAt;
+    if (status.exposure.openedAt) {
+      status.exposure.seconds = (Date.parse(closed.verifiedAt) - Date.parse(status.exposure.openedAt)) / 1000;
+    }
+  };
+  const phaseSeconds = (phase: Phase) => status.phases.filter((p) => p.phase === phase).reduce((n, p) => n + (p.seconds ?? 0), 0);
+  let snapshotRequested = false;
+  let work = { replicationSeconds: 0, sourceHashSeconds: 0, isolatedDataSeconds: 0 };
+
   enter('PREFLIGHT');
   let gapTouched = false;
   let failure: unknown;
@@ -176,6 +194,44 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
       status.gap = 'open';
 
+      if (patched('ir-6-snapshot-sync-point')) {
+        // Point-in-time copies (issue 6): a snapshot defines the instant; the gap stays open only to move data.
+        const order = policy.closeAfter ?? 'converge';
+        const snapshot = `ir-${status.copyId}`; // = snapshotNameFor(copyId) in activities/replication.ts
+        enter('REPLICATE');
+        snapshotRequested = true;
+        status.snapshot = { name: snapshot, sourceMtree: '' };
+        // The snapshot outlives the cycle's worst case by a day, so it ends even if nobody can expire it.
+        const sync = await snapshotAndSync(vaultId, snapshot, policy.maxOpenSeconds + 86400);
+        status.snapshot = { name: snapshot, sourceMtree: sync.sourceMtree, createdAt: sync.syncPoint };
+        status.replication = { syncPoint: sync.syncPoint };
+
+        enter('CONVERGE');
+        const [arrived, source] = await Promise.all([
+          awaitSnapshot(vaultId, snapshot, policy.pollIntervalSeconds, policy.stallSeconds),
+          hashTree(vaultId, 'source', status.copyId, policy.algorithm, snapshot),
+        ]);
+        // The replica holds the snapshot taken at the sync point: synced as of exactly that instant.
+        status.replication.syncedAsOf = sync.syncPoint;
+        status.snapshot.replicatedAt = arrived.replicatedAt;
+        work = { replicationSeconds: arrived.seconds, sourceHashSeconds: source.seconds, isolatedDataSeconds: 0 };
+
+        if (order === 'converge') await closeGap();
+
+        enter('LOCK');
+        status.copy = await lockCopy(vaultId, status.copyId, policy.retentionSeconds, snapshot);
+
+        enter('VALIDATE');
+        const copy = await hashTree(vaultId, 'copy', status.copyId, policy.algorithm);
+        const { findings, ...validation } = await validateCopy(vaultId, status.copyId, source, copy);
+        status.validation = validation;
+        status.verdict = validation.verdict;
+        status.findings = findings;
+        // With the seeds' order the gap was open for landing and hashing the copy too: data work, not overhead.
+        if (!gapClosed) work.isolatedDataSeconds = phaseSeconds('LOCK') + (Date.now() - Date.parse(status.phases[status.phases.length - 1].startedAt)) / 1000;
+        return;
+      }
+
       enter('REPLICATE');
       const { syncPoint } = await enableReplication(vaultId);
       status.replication = { syncPoint };
@@ -208,15 +264,29 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   } finally {
     maxOpenTimer.cancel();
     if (gapTouched) {
-      enter('CLOSE', 'closing');
-      const closed = await CancellationScope.nonCancellable(() => closeLink(vaultId));
-      status.gap = 'closed';
-      status.exposure.closedAt = closed.verifiedAt;
-      if (status.exposure.openedAt) {
-        status.exposure.seconds = (Date.parse(closed.verifiedAt) - Date.parse(status.exposure.openedAt)) / 1000;
-      }
+      await closeGap();
     } else {
       status.gap = 'closed';
+    }
+  }
+
+  if (snapshotRequested && status.snapshot) {
+    // This cycle's snapshot only (its name carries the copy id), on every path, gap already closed.
+    const name = status.snapshot.name;
+    status.snapshot.expired = await CancellationScope.nonCancellable(() => expireSnapshots(vaultId, name)).catch((err: unknown) => ({
+      source: `not expired: ${rootMessage(err)}`,
+      replica: `not expired: ${rootMessage(err)}`,
+    }));
+    if (status.exposure.seconds !== undefined && status.replication?.syncedAsOf) {
+      const data = Math.max(work.replicationSeconds, work.sourceHashSeconds) + work.isolatedDataSeconds;
+      status.exposure.split = {
+        order: policy?.closeAfter ?? 'converge',
+        replicationSeconds: work.replicationSeconds,
+        sourceHashSeconds: work.sourceHashSeconds,
+        openSeconds: phaseSeconds('OPEN'),
+        closeSeconds: phaseSeconds('CLOSE'),
+        overheadSeconds: Math.max(0, status.exposure.seconds - data),
+      };
     }
   }
 

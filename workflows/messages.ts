@@ -35,6 +35,33 @@ export interface CyclePolicy {
   linkUpTimeoutSeconds: number; // ports must be oper-up within this
   algorithm: 'sha256' | 'blake3';
   approval?: ApprovalPolicy; // absent in runs started before DECIDE existed
+  /**
+   * When the gap closes: `converge` (default) right after the snapshot reached the replica and the source
+   * manifest is built, so LOCK and VALIDATE run isolated; `validate` after VALIDATE (the seeds' order).
+   */
+  closeAfter?: CloseAfter;
+}
+
+export const closeAfterValues = ['converge', 'validate'] as const;
+export type CloseAfter = (typeof closeAfterValues)[number];
+
+/** Where the exposure went: replication and source hashing run side by side; the rest is orchestration. */
+export interface ExposureSplit {
+  order: CloseAfter;
+  replicationSeconds: number; // sync request → the sync-point snapshot complete on the replica
+  sourceHashSeconds: number; // source manifest from the production snapshot
+  openSeconds: number; // OPEN phase (includes the devices' own link-up delay)
+  closeSeconds: number; // CLOSE phase
+  overheadSeconds: number; // exposure − max(replication, source hashing) [− landing and copy hashing with `validate`]
+}
+
+/** The MTree snapshot that defines the copy's instant (`ir-<copyId>`), made and expired by this cycle only. */
+export interface SnapshotInfo {
+  name: string;
+  sourceMtree: string;
+  createdAt?: string; // the source DD's clock when it was taken: the sync point
+  replicatedAt?: string; // seen complete on the vault's replica
+  expired?: { source: string; replica: string };
 }
 
 export interface AbortRequest {
@@ -100,7 +127,7 @@ export interface CycleStatus {
   gap: GapState;
   startedAt: string;
   phases: PhaseTiming[];
-  exposure: { openedAt?: string; closedAt?: string; seconds?: number; maxOpenSeconds?: number };
+  exposure: { openedAt?: string; closedAt?: string; seconds?: number; maxOpenSeconds?: number; split?: ExposureSplit };
   verdict: Verdict;
   findings: Finding[];
   abort?: { by: string; reason: string; at: string };
@@ -108,6 +135,7 @@ export interface CycleStatus {
   rejectedMessages: string[];
   decisions?: Decision[]; // every question asked in this cycle, the current one last
   replication?: { syncPoint: string; syncedAsOf?: string; bytes?: number };
+  snapshot?: SnapshotInfo;
   copy?: CopyInfo;
   validation?: ValidationSummary;
   reportPath?: string;

@@ -20,7 +20,9 @@ import {
   type RetentionLockStatus,
   type RetentionReportRow,
 } from './parse';
+import { parseSnapshotList, type SnapshotRow } from './snapshot-parse';
 
+export type { SnapshotRow } from './snapshot-parse';
 export type { ReplicationStats, ReplicationStatusRow, RetentionLockStatus, RetentionReportRow, DdClock } from './parse';
 
 export interface RunOptions {
@@ -50,6 +52,12 @@ export interface DataDomainCli {
   retentionReport(mtree: string): Promise<RetentionReportRow[]>;
   /** `filesys fastcopy`; resolves with the number of files the DD reports copied (null if it did not say). */
   fastcopy(source: string, destination: string): Promise<{ files: number | null }>;
+  /** `snapshot create <name> mtree <path> retention <n>minutes`. */
+  snapshotCreate(name: string, mtree: string, retentionSeconds: number): Promise<string>;
+  /** `snapshot list mtree <path>`: every snapshot, expired ones flagged. */
+  snapshotList(mtree: string): Promise<SnapshotRow[]>;
+  /** `snapshot expire <name> mtree <path>`: expires it now (space returns at the next cleaning). */
+  snapshotExpire(name: string, mtree: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -189,6 +197,22 @@ class DdCli implements DataDomainCli {
     const cmd = `filesys fastcopy source ${this.arg(source, 'source')} destination ${this.arg(destination, 'destination')}`;
     const out = await this.run(cmd, { timeoutMs: 600_000 });
     return { files: parseFastcopy(out) };
+  }
+
+  async snapshotCreate(name: string, mtree: string, retentionSeconds: number): Promise<string> {
+    const minutes = Math.max(1, Math.ceil(retentionSeconds / 60));
+    return this.run(`snapshot create ${this.arg(name, 'snapshot')} mtree ${this.arg(mtree, 'mtree')} retention ${minutes}minutes`);
+  }
+
+  async snapshotList(mtree: string): Promise<SnapshotRow[]> {
+    const clock = await this.deviceClock();
+    const cmd = `snapshot list mtree ${this.arg(mtree, 'mtree')}`;
+    const out = await this.run(cmd);
+    return this.parsed(cmd, out, () => parseSnapshotList(out, clock.offsetMinutes));
+  }
+
+  async snapshotExpire(name: string, mtree: string): Promise<string> {
+    return this.run(`snapshot expire ${this.arg(name, 'snapshot')} mtree ${this.arg(mtree, 'mtree')}`);
   }
 
   async close(): Promise<void> {

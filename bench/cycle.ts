@@ -1,0 +1,309 @@
+/**
+ * Cycle benchmark: where a cycle's exposure goes (replication, source hashing, orchestration overhead) on fixed
+ * data sets with and without production writes, history events per cycle, and many lab vaults cycling at once
+ * on one worker (p95 overhead, worker peak RSS). Real parts: a Temporal dev server, the lab over SSH, one worker
+ * in this process.
+ *
+ *   npm run bench:cycle                      full run: 10 MB and 1 GB, writer off/on, 20 vaults at once
+ *   npm run bench:cycle -- --quick           10 MB only, 5 vaults at once
+ *   IR_BENCH_SIZES=10,1024 (MiB)  IR_BENCH_VAULTS=20  IR_BENCH_WRITE_RATE=<bytes/s>  IR_BENCH_BANDWIDTH=<bytes/s>
+ *   IR_BENCH_ONLY=single,many   IR_BENCH_RUNS=3 (cycles per single scenario)
+ *
+ * Writes bench/out/cycle-<stamp>.{md,json}; copy them to bench/CYCLE-REPORT.{md,json} to commit them.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startLab, type Lab } from '../lab';
+import { parseConfig } from '../config/load';
+import { ensureTemporalCli } from '../clients/temporal-cli';
+import { startDevServer } from '../clients/devserver';
+import { createWorker } from '../workers/worker';
+import { isolatedRecoveryCycle } from '../workflows';
+import type { CycleResult } from '../workflows/messages';
+
+const quick = process.argv.includes('--quick');
+const LAB_LINK_UP_SECONDS = 0.3;
+const MIB = 1024 * 1024;
+const sizes = (process.env.IR_BENCH_SIZES ?? (quick ? '10' : '10,1024')).split(',').map(Number);
+const vaultsAtOnce = Number(process.env.IR_BENCH_VAULTS ?? (quick ? 5 : 20));
+const runs = Number(process.env.IR_BENCH_RUNS ?? 3);
+const runsLarge = Number(process.env.IR_BENCH_RUNS_LARGE ?? 1);
+const bandwidth = Number(process.env.IR_BENCH_BANDWIDTH ?? 32 * MIB);
+const only = (process.env.IR_BENCH_ONLY ?? 'single,many').split(',');
+// Writes "faster than the link" in the writer-on scenarios unless told otherwise.
+// 8 MiB/s by default: the writer shares this process with the worker and the labs on a busy 2-core machine;
+// test/cycle-snapshots.test.ts shows production written faster than the link (2 MiB/s over a 1 MiB/s link).
+const writeRate = (_bw: number) => Number(process.env.IR_BENCH_WRITE_RATE ?? 8 * MIB);
+
+interface CycleFigures {
+  outcome: string;
+  verdict: string;
+  order: string;
+  exposureSeconds: number;
+  replicationSeconds: number | null;
+  sourceHashSeconds: number | null;
+  linkUpSeconds: number | null;
+  overheadSeconds: number | null;
+  phases: Record<string, number>;
+  historyEvents: number;
+  files: number;
+  bytes: number;
+}
+
+function vaultConfig(id: string, lab: Lab) {
+  const e = lab.endpoints;
+  const pin = { knownHostsFile: e.knownHostsFile };
+  return {
+    id,
+    switch: {
+      platform: e.switch.platform,
+      host: e.host,
+      port: e.switch.port,
+      username: e.switch.username,
+      password: { file: e.switch.passwordFile },
+      enableSecret: { file: e.switch.enableSecretFile },
+      hostKey: pin,
+      ports: e.switch.vaultPorts,
+    },
+    source: {
+      dd: { host: e.host, port: e.sourceDd.port, username: e.sourceDd.username, password: { file: e.sourceDd.passwordFile }, hostKey: pin, label: 'prod-dd' },
+      mtree: e.sourceDd.mtree,
+      mountPath: e.sourceDd.mountPath,
+    },
+    vault: {
+      dd: { host: e.host, port: e.vaultDd.port, username: e.vaultDd.username, password: { file: e.vaultDd.passwordFile }, hostKey: pin, label: 'vault-dd' },
+      replicaMtree: e.vaultDd.replicaMtree,
+      replicaMountPath: e.vaultDd.replicaMountPath,
+      copiesMtree: e.vaultDd.copiesMtree,
+      copiesMountPath: e.vaultDd.copiesMountPath,
+    },
+    replication: { contexts: [e.context.destination] },
+    policy: { retention: '5m', maxOpen: '30m', pollInterval: '1s', stall: '5m', linkUpTimeout: '30s' },
+  };
+}
+
+/** The split the cycle reports (new code), or one derived from its phases (code without the split). */
+function figuresOf(r: CycleResult, historyEvents: number): CycleFigures {
+  const phases: Record<string, number> = {};
+  for (const p of r.phases) phases[p.phase] = (phases[p.phase] ?? 0) + (p.seconds ?? 0);
+  const split = (r.exposure as any).split as
+    | { order: string; replicationSeconds: number; sourceHashSeconds: number; overheadSeconds: number }
+    | undefined;
+  const exposure = r.exposure.seconds ?? 0;
+  let replication: number | null = split?.replicationSeconds ?? null;
+  let sourceHash: number | null = split?.sourceHashSeconds ?? null;
+  let overhead: number | null = split?.overheadSeconds ?? null;
+  if (!split) {
+    // Seeds' order: the gap stays open through LOCK and VALIDATE; the data work is replication + hashing + landing.
+    replication = phases.CONVERGE ?? null;
+    sourceHash = r.validation?.source.seconds ?? null;
+    const dataWork = (phases.CONVERGE ?? 0) + (phases.LOCK ?? 0) + (phases.VALIDATE ?? 0);
+    overhead = exposure - dataWork;
+  }
+  return {
+    outcome: r.outcome,
+    verdict: r.verdict,
+    order: split?.order ?? 'validate (seeds, before this change)',
+    exposureSeconds: exposure,
+    replicationSeconds: replication,
+    sourceHashSeconds: sourceHash,
+    // The lab's own link-up delay (LabOptions.linkUpDelayMs, 300 ms by default) is the device's, not ours.
+    linkUpSeconds: LAB_LINK_UP_SECONDS,
+    overheadSeconds: overhead,
+    phases,
+    historyEvents,
+    files: r.validation?.source.files ?? 0,
+    bytes: r.validation?.source.bytes ?? 0,
+  };
+}
+
+/**
+ * A large data set written fast (the lab's seeder generates and gzips text, minutes per GiB on a busy machine):
+ * 1 MiB text files, each with its own first line so no two hash alike.
+ */
+function fastSeed(dir: string, mib: number): void {
+  const block = Buffer.from('date,account,reference,amount,currency,status\n2026-01-01,ACC-10001,invoice-1,100.00,EUR,approved\n'.repeat(11000)).subarray(0, MIB - 64);
+  for (let i = 0; i < mib; i++) {
+    const sub = join(dir, 'bulk', String(i % 16).padStart(2, '0'));
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `part-${String(i).padStart(5, '0')}.csv`), Buffer.concat([Buffer.from(`# part ${i}\n`.padEnd(64, ' ')), block]));
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const median = (xs: number[]) => pct(xs, 50);
+const f2 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(2));
+
+async function main(): Promise<void> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* installed */
+  }
+  const root = mkdtempSync(join(tmpdir(), 'ir-bench-cycle-'));
+  const load0 = loadavg();
+  const server = await startDevServer({ cliPath: await ensureTemporalCli(), uiPort: false, logFile: join(root, 'server.log') });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const native = await NativeConnection.connect({ address: server.address });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+  const report: any = {
+    startedAt: new Date().toISOString(),
+    machine: { cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: load0 },
+    settings: { sizesMiB: sizes, vaultsAtOnce, runs, bandwidthBytesPerSec: bandwidth, quick },
+    single: [] as any[],
+    many: null as any,
+  };
+  let seq = 0;
+  const runCycles = async (labs: Lab[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
+    const config = parseConfig({ evidenceDir: evidence, vaults: labs.map((l, i) => vaultConfig(ids[i], l)) }, 'bench config', '/');
+    const tq = `bench-${process.pid}-${seq++}`;
+    const worker = await createWorker({ connection: native, config, taskQueue: tq, workflowBundle: bundle });
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    try {
+      return await worker.runUntil(async () => {
+        const out = await Promise.all(
+          ids.map(async (id) => {
+            const handle = await client.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `bench-${id}-${Date.now()}-${seq++}`, args: [id, policy] });
+            const r = await handle.result().catch((e: any) => e?.cause?.details?.[0] ?? Promise.reject(e));
+            const events = (await handle.fetchHistory()).events?.length ?? 0;
+            return figuresOf(r as CycleResult, events);
+          }),
+        );
+        return { cycles: out, peakRssMiB: peakRss / MIB };
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+  };
+
+  try {
+    if (only.includes('single')) {
+      for (const mib of sizes) {
+        // One lab per size: first without the writer, then with it (the same data set, so the rows compare).
+      const dir = join(root, `single-${mib}`);
+      if (mib > 100) fastSeed(join(dir, 'lab', 'prod-dd', 'data', 'col1', 'prod'), mib);
+      const lab = await startLab({
+        dir: join(dir, 'lab'),
+        ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
+        seed: { files: 200, totalBytes: mib * MIB },
+        bandwidthBytesPerSec: bandwidth,
+        control: false,
+      });
+      try {
+        for (const writer of [false, true]) {
+          const rate = writeRate(bandwidth);
+          const hasWriter = writer && typeof (lab as any).startWriter === 'function';
+          if (hasWriter) (lab as any).startWriter({ bytesPerSec: rate });
+          {
+            const cycles: CycleFigures[] = [];
+            for (let i = 0; i < (mib > 100 ? runsLarge : runs); i++) {
+              const { cycles: [c] } = await runCycles([lab], ['bench-vault'], join(dir, 'evidence'));
+              cycles.push(c);
+              console.log(`${mib} MiB writer=${writer}: ${JSON.stringify(c)}`);
+            }
+            report.single.push({ sizeMiB: mib, writer: writer ? (hasWriter ? { bytesPerSec: rate } : 'not available in this code') : null, cycles });
+          }
+          if (hasWriter) (lab as any).stopWriter();
+        }
+      } finally {
+        await lab.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      }
+    }
+    if (only.includes('many')) {
+      const dir = join(root, 'many');
+      const labs: Lab[] = [];
+      try {
+        for (let i = 0; i < vaultsAtOnce; i++) {
+          labs.push(
+            await startLab({
+              dir: join(dir, `lab-${i}`),
+              ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
+              seed: { files: 60, totalBytes: 10 * MIB },
+              bandwidthBytesPerSec: bandwidth,
+              control: false,
+            }),
+          );
+        }
+        const ids = labs.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
+        const t0 = Date.now();
+        const { cycles, peakRssMiB } = await runCycles(labs, ids, join(dir, 'evidence'));
+        const overheads = cycles.map((c) => c.overheadSeconds ?? NaN);
+        report.many = {
+          vaults: vaultsAtOnce,
+          wallSeconds: (Date.now() - t0) / 1000,
+          completed: cycles.filter((c) => c.outcome === 'validated').length,
+          outcomes: cycles.map((c) => c.outcome),
+          p50OverheadSeconds: median(overheads),
+          p95OverheadSeconds: pct(overheads, 95),
+          p95ExposureSeconds: pct(cycles.map((c) => c.exposureSeconds), 95),
+          workerPeakRssMiB: +peakRssMiB.toFixed(0),
+          cycles,
+        };
+        console.log(`many: ${JSON.stringify({ ...report.many, cycles: undefined })}`);
+      } finally {
+        for (const l of labs) await l.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    report.machine.loadavgAtEnd = loadavg();
+    report.finishedAt = new Date().toISOString();
+    await native.close();
+    await connection.close();
+    await server.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+  const outDir = resolve(__dirname, 'out');
+  mkdirSync(outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  writeFileSync(join(outDir, `cycle-${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, `cycle-${stamp}.md`), markdown(report));
+  console.log(`wrote bench/out/cycle-${stamp}.{md,json}`);
+}
+
+function markdown(r: any): string {
+  const lines = [
+    '# Cycle benchmark',
+    '',
+    `Run ${r.startedAt} → ${r.finishedAt}; ${r.machine.cores} cores, ${r.machine.memGiB} GiB; load average at start ${r.machine.loadavgAtStart.map((x: number) => x.toFixed(2)).join(' ')}, at end ${r.machine.loadavgAtEnd.map((x: number) => x.toFixed(2)).join(' ')} (shared machine).`,
+    `Lab link ${(r.settings.bandwidthBytesPerSec / MIB).toFixed(0)} MiB/s; ${r.settings.runs} cycles per scenario (median shown).`,
+    '',
+    '## Exposure split per cycle (seconds, median)',
+    '',
+    '| data set | production writes | order | outcome | exposure | replication | source hashing | link-up (lab) | overhead (incl. lab link-up) | history events |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of r.single) {
+    const c = s.cycles as CycleFigures[];
+    const m = (k: keyof CycleFigures) => median(c.map((x) => x[k] as number).filter((x) => x !== null));
+    const w = s.writer === null ? 'off' : typeof s.writer === 'string' ? s.writer : `${(s.writer.bytesPerSec / MIB).toFixed(0)} MiB/s`;
+    lines.push(
+      `| ${s.sizeMiB} MiB (${c[0]?.files} files) | ${w} | ${c[0]?.order} | ${[...new Set(c.map((x) => x.outcome))].join(', ')} | ${f2(m('exposureSeconds'))} | ${f2(m('replicationSeconds'))} | ${f2(m('sourceHashSeconds'))} | ${f2(m('linkUpSeconds'))} | ${f2(m('overheadSeconds'))} | ${[...new Set(c.map((x) => x.historyEvents))].join(', ')} |`,
+    );
+  }
+  if (r.many) {
+    lines.push(
+      '',
+      `## ${r.many.vaults} lab vaults at once on one worker (10 MiB each)`,
+      '',
+      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (the labs run in the same process).`,
+    );
+  }
+  lines.push('', 'Reproduce: `npm run bench:cycle` (see the header of bench/cycle.ts for the knobs).', '');
+  return lines.join('\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
