@@ -5,21 +5,25 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { FAULT_DEVICES, type Fault } from './faults';
 
 export interface ControlTarget {
   state(): unknown;
-  addFault(f: { device: 'switch' | 'source-dd' | 'vault-dd'; match: string; output: string; exitCode?: number; times?: number }): void;
+  addFault(f: Fault): void;
   clearFaults(): void;
   setPort(name: string, admin: 'up' | 'down'): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  /** Further routes (the backup simulators' job controls); undefined when none matches. */
+  extra?(method: string, path: string, body: () => Promise<unknown>): Promise<unknown> | undefined;
 }
 
 const FaultBody = z.object({
-  device: z.enum(['switch', 'source-dd', 'vault-dd']),
+  device: z.enum(FAULT_DEVICES),
   match: z.string(),
   output: z.string(),
   exitCode: z.number().int().optional(),
   times: z.number().int().positive().optional(),
+  delayMs: z.number().int().nonnegative().optional(),
 });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
 
@@ -73,6 +77,8 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
     return { ok: true };
   }
   if (req.method === 'POST' && p === '/ransomware') return t.ransomware(parse(RansomBody, await body(req)).count);
+  const extra = t.extra?.(req.method ?? 'GET', p, () => body(req));
+  if (extra) return extra.catch((err: Error) => Promise.reject(new HttpError(err.name === 'RouteError' ? 400 : 500, err.message)));
   throw new HttpError(404, `no route ${req.method} ${p}`);
 }
 

@@ -6,12 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startControl } from './control';
 import { ddDevice, type MtreeDef } from './datadomain';
+import { DdExtras } from './dd-everyday';
 import { Faults, type Fault } from './faults';
 import { ensureKeys, writeKnownHosts } from './keys';
 import { PORTS, SwitchPorts } from './ports';
 import { ransomware } from './ransomware';
 import { ReplicationEngine } from './replication';
-import { RetentionLock } from './retention';
+import { startRestFaces, type RestEndpoints, type RestFaces, type RestFacesOptions } from './rest-faces';
+import { RetentionLock, type RetentionLimits } from './retention';
 import { seedProduction } from './seed';
 import { startSshDevice, type SshDevice } from './ssh-server';
 import { iosDevice } from './switch-ios';
@@ -20,11 +22,14 @@ import { LabState } from './state';
 export interface LabOptions {
   dir: string;
   host?: string;
-  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number };
+  /** REST faces (ddRest, bareos, networker) take port 0 when `ports` is given without them. */
+  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number; ddRest?: number; bareos?: number; networker?: number };
   bandwidthBytesPerSec?: number;
   seed?: { files: number; totalBytes: number };
   linkUpDelayMs?: number;
-  retention?: { minSeconds: number; maxSeconds: number };
+  retention?: RetentionLimits;
+  /** Backup job timelines and REST session lifetime (lab/rest-faces.ts). */
+  rest?: Pick<RestFacesOptions, 'bareosJobs' | 'networkerJobs' | 'tokenTtlMs'>;
   control?: boolean;
   log?: (line: string) => void;
 }
@@ -58,6 +63,8 @@ export interface LabEndpoints {
     copiesMountPath: string;
   };
   context: { source: string; destination: string };
+  /** HTTPS faces: vault DD REST, Bareos, NetWorker (url, certificate file and fingerprint, user, password file). */
+  rest: RestEndpoints;
 }
 
 export interface Lab {
@@ -71,6 +78,8 @@ export interface Lab {
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  /** The REST faces and backup timelines, for tests (open connections, sessions, job runs). */
+  rest: RestFaces;
   close(): Promise<void>;
 }
 
@@ -147,7 +156,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     ];
     const ddCreds = { username: 'sysadmin', password: keys.secrets.ddPassword, crlf: false };
     const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention }));
+    const vaultExtras = new DdExtras('vault-dd');
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, extras: vaultExtras }));
+    const restPorts = opts.ports ? { ddRest: opts.ports.ddRest ?? 0, bareos: opts.ports.bareos ?? 0, networker: opts.ports.networker ?? 0 } : undefined;
+    const rest = await startRestFaces({ dir, host, ports: restPorts, faults, ddUsername: 'sysadmin', ddPassword: keys.secrets.ddPassword, vaultMtrees, retention, vaultExtras, ...opts.rest, log });
+    closers.push(() => rest.close());
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     writeKnownHosts(knownHostsFile, host, [
@@ -175,6 +188,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         unlink: async (rel) => retention.unlink(rel),
         write: async (rel, data) => retention.writeFile(rel, data),
       },
+      rest,
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
@@ -198,6 +212,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           clearFaults: lab.clearFaults,
           setPort: lab.setPort,
           ransomware: lab.ransomware,
+          extra: rest.route,
         },
         host,
         want.control,
@@ -242,6 +257,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         copiesMountPath: copiesDir,
       },
       context,
+      rest: rest.endpoints,
     };
     fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(lab.endpoints, null, 2) + '\n');
     return lab;

@@ -19,7 +19,7 @@ const Schema = z.object({
   /** ir-copies relative path → ISO time the lock expires. Only ever moved later. */
   locks: z.record(z.string(), z.string()),
   /** Set by `mtree retention-lock set …`; overrides the LabOptions limits when present. */
-  retention: z.object({ minSeconds: z.number().optional(), maxSeconds: z.number().optional() }).default({}),
+  retention: z.object({ minSeconds: z.number().optional(), maxSeconds: z.number().optional(), mode: z.enum(['governance', 'compliance']).optional() }).default({}),
 });
 export type PersistedState = z.infer<typeof Schema>;
 
