@@ -3,6 +3,7 @@
  * dependency-injection pattern). Workflows import this module as a type only.
  */
 import type { ActivityDeps } from './deps';
+import { backupActivities } from './backup';
 import { linkActivities } from './link';
 import { preflightActivities } from './preflight';
 import { replicationActivities } from './replication';
@@ -20,5 +21,6 @@ export function createActivities(deps: ActivityDeps) {
     ...retentionActivities(deps),
     ...validationActivities(deps),
     ...reportActivities(deps),
+    ...backupActivities(deps),
   };
 }

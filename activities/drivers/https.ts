@@ -8,7 +8,7 @@
  * certificate presented: a swapped file or a different device is refused before any credential is sent.
  * Each session has its own agent, destroyed on close, so no connection outlives the activity.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { PeerCertificate } from 'node:tls';
@@ -37,6 +37,8 @@ export interface HttpsRequest {
   path: string;
   headers?: Record<string, string>;
   json?: unknown;
+  /** application/x-www-form-urlencoded body (OAuth2 password login). */
+  form?: Record<string, string>;
   searchParams?: Record<string, string | number>;
 }
 
@@ -127,6 +129,7 @@ export const openHttps: OpenHttps = (target) => {
           method: req.method,
           headers: req.headers,
           json: req.json,
+          form: req.form,
           searchParams: req.searchParams,
         });
         const text = res.body;
@@ -176,5 +179,3 @@ function classifyTransport(target: HttpsTarget, req: HttpsRequest, err: unknown)
 export function pinText(fingerprintHex: string): string {
   return `SHA256:${normalizeFingerprint(fingerprintHex)}`;
 }
-
-export const sha256Hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
