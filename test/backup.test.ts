@@ -87,6 +87,8 @@ const deps = (c: Config): ActivityDeps => ({
 });
 
 const control = (p: string, body: unknown = {}) => fetch(`${lab.endpoints.control}${p}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
+/** Runs an activity of one vault id in a mock activity context (heartbeats and cancellation work). */
+const act = <T>(fn: (vaultId: string) => Promise<T>, env = new MockActivityEnvironment()): Promise<T> => env.run(fn, 'v1') as Promise<T>;
 const sim = (s: 'bareos' | 'networker') => lab.rest.timelines[s];
 
 test('curl into the Bareos REST API: token, jobs with jobstatus, disable/enable a job', async () => {
@@ -135,7 +137,7 @@ test('Bareos: the hold waits for the running protected job, holds, is re-asserte
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
-  const rec = await env.run(acts.backupHold, 'v1');
+  const rec = await act(acts.backupHold, env);
   expect(rec).not.toBeNull();
   expect(rec!.waitedFor.map((j) => j.name)).toEqual(['backup-prod-fs']);
   expect(rec!.waitedSeconds).toBeGreaterThanOrEqual(1);
@@ -149,7 +151,7 @@ test('Bareos: the hold waits for the running protected job, holds, is re-asserte
 
   // A Director reload re-enables every job: the keeper disables it again and says so.
   const keeper = new MockActivityEnvironment();
-  const kept = keeper.run(acts.backupKeepHold, 'v1').catch((e: unknown) => e);
+  const kept = act(acts.backupKeepHold, keeper).catch((e: unknown) => e);
   await control('/backup/bareos/reload');
   expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true);
   await waitFor(() => !sim('bareos').isJobEnabled('backup-prod-fs') && !sim('bareos').isJobEnabled('backup-prod-db'), 10_000, 'the hold to be re-asserted');
@@ -157,7 +159,7 @@ test('Bareos: the hold waits for the running protected job, holds, is re-asserte
   await kept;
   expect(alerts.some((a) => /re-enabled job backup-prod-fs during the cycle .* hold re-asserted/.test(a.summary))).toBe(true);
 
-  const released = await new MockActivityEnvironment().run(acts.backupRelease, 'v1');
+  const released = await act(acts.backupRelease);
   expect(released!.releasedAt).toBeDefined();
   expect(released!.reasserted!.map((r) => r.item)).toEqual(expect.arrayContaining(['job backup-prod-fs', 'job backup-prod-db']));
   expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true);
@@ -165,30 +167,30 @@ test('Bareos: the hold waits for the running protected job, holds, is re-asserte
   expect(existsSync(join(dir, 'evidence', 'v1', 'backup-hold.json'))).toBe(false);
   expect(readdirSync(join(dir, 'evidence', 'v1')).some((f) => f.startsWith('backup-hold.released-'))).toBe(true);
   // Releasing again is a no-op.
-  expect(await new MockActivityEnvironment().run(acts.backupRelease, 'v1')).toBeNull();
+  expect(await act(acts.backupRelease)).toBeNull();
 });
 
 test('NetWorker: a workflow an operator had switched off stays off after the release', async () => {
   const c = config('networker');
   const acts = backupActivities(deps(c));
   sim('networker').setTriggerEnabled('Gold/prod-fs', false);
-  const rec = await new MockActivityEnvironment().run(acts.backupHold, 'v1');
+  const rec = await act(acts.backupHold);
   expect(rec!.items).toEqual([{ kind: 'workflow', name: 'Gold/prod-fs', held: false }]);
-  await new MockActivityEnvironment().run(acts.backupRelease, 'v1');
+  await act(acts.backupRelease);
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(false);
   sim('networker').setTriggerEnabled('Gold/prod-fs', true);
   // And one that was on is held, then released.
-  const rec2 = await new MockActivityEnvironment().run(acts.backupHold, 'v1');
+  const rec2 = await act(acts.backupHold);
   expect(rec2!.items[0].held).toBe(true);
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(false);
-  await new MockActivityEnvironment().run(acts.backupRelease, 'v1');
+  await act(acts.backupRelease);
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(true);
 });
 
 test('a backup job that never finishes: the wait gives up at drainTimeout, names the job, holds nothing', async () => {
   const c = config('bareos', { drainTimeout: '1500ms' });
   const run = (await control('/backup/bareos/jobs/backup-prod-db/run', { outcome: 'hang' })) as { id: number };
-  const err = await new MockActivityEnvironment().run(backupActivities(deps(c)).backupHold, 'v1').catch((e: unknown) => e);
+  const err = await act(backupActivities(deps(c)).backupHold).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BackupDrainTimeoutError);
   expect((err as Error).message).toMatch(new RegExp(`still runs backup-prod-db #${run.id} \\(R\\) after backup.drainTimeout \\(1.5 s\\); the gap was not opened`));
   expect(existsSync(join(dir, 'evidence', 'v1', 'backup-hold.json'))).toBe(false);
@@ -198,7 +200,7 @@ test('a backup job that never finishes: the wait gives up at drainTimeout, names
 
 test('a hold left behind (the cycle was terminated) is released by releaseBackupHold, as the sentinel does', async () => {
   const c = config('networker');
-  await new MockActivityEnvironment().run(backupActivities(deps(c)).backupHold, 'v1');
+  await act(backupActivities(deps(c)).backupHold);
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(false);
   // No workflow state: only the vault id and the configuration.
   const released = await releaseBackupHold(deps(config('networker')), 'v1');
