@@ -18,8 +18,9 @@ const COPIES = '/data/col1/ir-copies';
 let dir: string;
 let lab: Lab;
 
-async function startAt(sub: string, mode?: 'governance' | 'compliance') {
+async function startAt(sub: string, mode?: 'governance' | 'compliance', tokenTtlMs?: number) {
   return startLab({
+    rest: { tokenTtlMs },
     dir: join(dir, sub),
     ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
     seed: { files: 5, totalBytes: 20_000 },
@@ -174,6 +175,24 @@ test('an expired token (401 on a call) is answered by one fresh login; the call 
   const { rl, stats } = await using(target(), async (dd) => ({ rl: await dd.mtreeRetention(COPIES), stats: dd.stats() }));
   expect(rl.enabled).toBe(true);
   expect(stats.logins).toBe(2);
+});
+
+test('a session idle past its lifetime expires on the DD; the driver logs in again', async () => {
+  const short = await startAt('ttl', undefined, 300);
+  try {
+    const r = short.endpoints.rest.vaultDdRest;
+    const dd = openDataDomainRest(openHttps, target({ baseUrl: r.url, tls: { fingerprint: r.fingerprint, caFile: r.certFile }, password: secret(r.passwordFile) }));
+    try {
+      await dd.mtreeRetention(COPIES);
+      await new Promise((res) => setTimeout(res, 700));
+      expect((await dd.mtreeRetention(COPIES)).enabled).toBe(true);
+      expect(dd.stats().logins).toBe(2);
+    } finally {
+      await dd.close();
+    }
+  } finally {
+    await short.close();
+  }
 });
 
 test('a 5xx is a retryable error with the device words; a refused login is permanent and names the field and the secret file', async () => {
