@@ -13,7 +13,7 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { resolveSecret } from '../config/load';
+import { ConfigError, resolveSecret } from '../config/load';
 import type { VaultConfig } from '../config/schema';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
@@ -121,12 +121,20 @@ export function backupActivities(deps: ActivityDeps) {
     async backupHold(vaultId: string): Promise<BackupRecord | null> {
       const ctx = Context.current();
       const file = holdFile(deps, vaultId);
+      const access = vaultAccess(deps, vaultId);
       return withBackup(deps, vaultId, async (d, b) => {
         const resumed = ctx.info.heartbeatDetails as { since?: string } | undefined;
         const since = resumed?.since ? Date.parse(resumed.since) : Date.now();
         const deadline = since + b.drainTimeout * 1000;
         const waitedFor = new Map<string, { id: string; name: string; status: string }>();
         let rec: BackupRecord | null = await readHold(file); // a retry finds its own earlier hold
+        const key = (items: HoldItem[]) => JSON.stringify(items.map((i) => `${i.kind} ${i.name}`).sort());
+        if (rec && (rec.software !== b.software || key(rec.items) !== key(holdItems(b)))) {
+          throw new ConfigError(
+            `vault ${vaultId}: ${file} records a ${rec.software} hold of ${rec.items.map((i) => `${i.kind} ${i.name}`).join(', ')} that does not match ${access.field}.backup ` +
+              `(${b.software}): release it (the sentinel, or by hand on the backup server, then delete the file) before the next cycle`,
+          );
+        }
         const waitIdle = async () => {
           for (;;) {
             ctx.heartbeat({ since: new Date(since).toISOString() });

@@ -13,6 +13,7 @@ import { parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { backupActivities, openBackup, releaseBackupHold, BackupDrainTimeoutError } from '../activities/backup';
 import type { ActivityDeps, Alert } from '../activities/deps';
+import { DeviceUnavailableError } from '../activities/drivers/rest-errors';
 import { AuthenticationError, DeviceCommandError } from '../activities/drivers/errors';
 import { curl, secret, waitFor } from './helpers/rest';
 
@@ -45,6 +46,12 @@ afterAll(async () => {
 
 afterEach(async () => {
   lab.clearFaults();
+  // Each test starts from a clean backup state, whatever the previous one left.
+  rmSync(join(dir, 'evidence', 'v1', 'backup-hold.json'), { force: true });
+  for (const tl of Object.values(lab.rest.timelines)) {
+    tl.reload(false);
+    for (const r of tl.running()) tl.cancel(r.id);
+  }
   await waitFor(() => lab.rest.bareos.openConnections() === 0 && lab.rest.networker.openConnections() === 0, 5000, 'backup REST connections to close');
 });
 
@@ -140,7 +147,7 @@ test('Bareos: the hold waits for the running protected job, holds, is re-asserte
   const rec = await act(acts.backupHold, env);
   expect(rec).not.toBeNull();
   expect(rec!.waitedFor.map((j) => j.name)).toEqual(['backup-prod-fs']);
-  expect(rec!.waitedSeconds).toBeGreaterThanOrEqual(1);
+  expect(rec!.waitedSeconds).toBeGreaterThan(0);
   expect(beats.some((b) => JSON.stringify(b).includes('backup-prod-fs'))).toBe(true);
   expect(rec!.items).toEqual([
     { kind: 'job', name: 'backup-prod-fs', held: true },
@@ -208,6 +215,16 @@ test('a hold left behind (the cycle was terminated) is released by releaseBackup
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(true);
 });
 
+test('a recorded hold that does not match the configuration stops the next cycle in PREFLIGHT, naming the file', async () => {
+  await act(backupActivities(deps(config('networker'))).backupHold);
+  const err = await act(backupActivities(deps(config('bareos'))).backupHold).catch((e: unknown) => e);
+  expect((err as Error).name).toBe('ConfigError');
+  expect((err as Error).message).toMatch(/backup-hold\.json records a networker hold of workflow Gold\/prod-fs that does not match vaults\[0\]\.backup \(bareos\)/);
+  expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true); // nothing held on the other side
+  await releaseBackupHold(deps(config('networker')), 'v1');
+  expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(true);
+});
+
 test('driver faults: 5xx retryable with the words, refused login permanent naming the field and file, expired token re-login', async () => {
   const c = config('bareos');
   const open = () => openBackup(deps(c), 'v1')!.driver;
@@ -215,8 +232,8 @@ test('driver faults: 5xx retryable with the words, refused login permanent namin
   let d = open();
   const e1 = await d.activeJobs(['backup-prod-fs']).catch((e: unknown) => e);
   await d.close();
-  expect(e1).toBeInstanceOf(DeviceCommandError);
-  expect((e1 as DeviceCommandError).retryable).toBe(true);
+  expect(e1).toBeInstanceOf(DeviceUnavailableError);
+  expect((e1 as DeviceUnavailableError).retryable).toBe(true);
   expect((e1 as Error).message).toMatch(/HTTP 502 \(retryable\): Director not reachable: bconsole connection refused/);
 
   lab.addFault({ device: 'bareos', match: '^GET /control/jobs', output: '{"detail":"Could not validate credentials"}', exitCode: 401, times: 1 });
@@ -224,6 +241,14 @@ test('driver faults: 5xx retryable with the words, refused login permanent namin
   await expect(d.activeJobs(['backup-prod-fs'])).resolves.toEqual([]);
   expect(d.stats().logins).toBe(2);
   await d.close();
+
+  // A 4xx is the device saying no: permanent, with its words.
+  d = open();
+  const e4 = await d.setEnabled({ kind: 'job', name: 'no-such-job' }, false).catch((e: unknown) => e);
+  await d.close();
+  expect(e4).toBeInstanceOf(DeviceCommandError);
+  expect((e4 as DeviceCommandError).retryable).toBe(false);
+  expect((e4 as Error).message).toContain('HTTP 404: Job "no-such-job" not found.');
 
   lab.addFault({ device: 'bareos', match: '^POST /token', output: '{"detail":"Incorrect username or password"}', exitCode: 401 });
   d = open();
@@ -237,6 +262,6 @@ test('driver faults: 5xx retryable with the words, refused login permanent namin
   const nw = openBackup(deps(config('networker')), 'v1')!.driver;
   const e3 = await nw.activeJobs(['prod-fs']).catch((e: unknown) => e);
   await nw.close();
-  expect((e3 as DeviceCommandError).retryable).toBe(true);
+  expect((e3 as DeviceUnavailableError).retryable).toBe(true);
   expect((e3 as Error).message).toContain('Service unavailable');
 });

@@ -11,7 +11,8 @@ import { startLab, type Lab } from '../lab';
 import { run as sshRun } from '../lab/testing';
 import { openDataDomainRest, type DataDomainRest, type DdRestTarget } from '../activities/drivers/datadomain/rest';
 import { CertificatePinError, openHttps } from '../activities/drivers/https';
-import { AuthenticationError, DeviceCommandError, DeviceUnreachableError } from '../activities/drivers/errors';
+import { DeviceUnavailableError } from '../activities/drivers/rest-errors';
+import { AuthenticationError, DeviceUnreachableError } from '../activities/drivers/errors';
 import { curl, secret, waitFor } from './helpers/rest';
 
 const COPIES = '/data/col1/ir-copies';
@@ -198,8 +199,9 @@ test('a session idle past its lifetime expires on the DD; the driver logs in aga
 test('a 5xx is a retryable error with the device words; a refused login is permanent and names the field and the secret file', async () => {
   lab.addFault({ device: 'vault-dd-rest', match: 'rlfiles', output: '{"code":5000,"details":"Internal error: file system service unavailable"}', exitCode: 503 });
   const err = await using(target(), (dd) => dd.fileLocks(COPIES)).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(DeviceCommandError);
-  expect((err as DeviceCommandError).retryable).toBe(true);
+  expect(err).toBeInstanceOf(DeviceUnavailableError);
+  expect((err as DeviceUnavailableError).retryable).toBe(true);
+  expect((err as Error).name).toBe('DeviceUnavailableError'); // not in the cycle's permanent list: retried
   expect((err as Error).message).toMatch(/HTTP 503 \(retryable\): Internal error: file system service unavailable/);
   lab.clearFaults();
 

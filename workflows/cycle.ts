@@ -36,7 +36,7 @@ import {
 type Activities = ReturnType<typeof createActivities>;
 
 // Errors that retrying cannot fix: bad config, a host key nobody pinned, wrong credentials, a device saying no.
-const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError'];
+const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError', 'CertificatePinError'];
 
 const { preflight, recordReport } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',

@@ -4,7 +4,7 @@
  * other 4xx are the device saying no (permanent). The device's own words (its JSON `details`/`detail`/
  * `message`) are kept.
  */
-import { AuthenticationError, DeviceCommandError } from './errors';
+import { AuthenticationError, DeviceCommandError, DeviceError } from './errors';
 import type { HttpsResponse } from './https';
 import type { SecretRef } from '../../config/schema';
 
@@ -42,13 +42,18 @@ export function refusedLogin(device: string, what: string, res: HttpsResponse, h
   );
 }
 
-export function httpError(device: string, what: string, res: HttpsResponse): DeviceCommandError {
+/**
+ * The appliance answered but could not serve the request now (5xx, 429, 408): retryable. A class of its own,
+ * because activity retry policies tell permanent from retryable by the error's type name.
+ */
+export class DeviceUnavailableError extends DeviceError {
+  constructor(device: string, command: string, output: string, message: string) {
+    super(message, { device, command, output, retryable: true });
+  }
+}
+
+export function httpError(device: string, what: string, res: HttpsResponse): DeviceCommandError | DeviceUnavailableError {
   const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-  return new DeviceCommandError(
-    device,
-    what,
-    res.text,
-    `${device} answered ${what} with HTTP ${res.status}${retryable ? ' (retryable)' : ''}: ${deviceWords(res)}`,
-    retryable,
-  );
+  const message = `${device} answered ${what} with HTTP ${res.status}${retryable ? ' (retryable)' : ''}: ${deviceWords(res)}`;
+  return retryable ? new DeviceUnavailableError(device, what, res.text, message) : new DeviceCommandError(device, what, res.text, message);
 }
