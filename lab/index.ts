@@ -212,7 +212,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           clearFaults: lab.clearFaults,
           setPort: lab.setPort,
           ransomware: lab.ransomware,
-          extra: rest.route,
+          extra: (method, p, body) =>
+            rest.route(method, p, body) ??
+            (method === 'POST' && p === '/replication/stall'
+              ? body().then((b) => {
+                  engine.stalled = (b as { stalled?: unknown })?.stalled !== false;
+                  log(`replication: ${engine.stalled ? 'stalled (fault)' : 'moving again'}`);
+                  return { stalled: engine.stalled };
+                })
+              : undefined),
         },
         host,
         want.control,
