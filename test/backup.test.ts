@@ -104,7 +104,7 @@ test('curl into the Bareos REST API: token, jobs with jobstatus, disable/enable 
   expect(tok.status).toBe(200);
   expect(tok.body.token_type).toBe('bearer');
   const auth = { authorization: `Bearer ${tok.body.access_token}` };
-  await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 500 });
+  await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 4000 }); // long enough for curl on a loaded machine
   const jobs = await curl(b.certFile, 'GET', `${b.url}/control/jobs?job=backup-prod-fs&jobstatus=R`, { headers: auth });
   expect(jobs.body.totalItems).toBeGreaterThanOrEqual(1);
   expect(jobs.body.jobs[0]).toMatchObject({ name: 'backup-prod-fs', jobstatus: 'R', type: 'B' });
@@ -113,7 +113,7 @@ test('curl into the Bareos REST API: token, jobs with jobstatus, disable/enable 
   expect((await curl(b.certFile, 'PUT', `${b.url}/control/jobs/enable/backup-prod-fs`, { headers: auth })).status).toBe(204);
   expect((await curl(b.certFile, 'PUT', `${b.url}/control/jobs/disable/no-such-job`, { headers: auth })).body).toEqual({ detail: 'Job "no-such-job" not found.' });
   expect((await curl(b.certFile, 'GET', `${b.url}/control/jobs`)).status).toBe(401);
-  await waitFor(() => sim('bareos').running().length === 0, 5000, 'the run to finish');
+  await waitFor(() => sim('bareos').running().length === 0, 20_000, 'the run to finish');
   const done = await curl(b.certFile, 'GET', `${b.url}/control/jobs?job=backup-prod-fs`, { headers: auth });
   expect(done.body.jobs.map((j: { jobstatus: string }) => j.jobstatus)).toContain('T');
 });
@@ -122,11 +122,11 @@ test('curl into the NetWorker REST API: jobs by state, workflow autoStartEnabled
   const n = lab.endpoints.rest.networker;
   const user = `${n.username}:${secret(n.passwordFile)}`;
   const base = `${n.url}/nwrestapi/v3/global`;
-  await control('/backup/networker/jobs/prod-fs/run', { durationMs: 400, outcome: 'failed' });
+  await control('/backup/networker/jobs/prod-fs/run', { durationMs: 4000, outcome: 'failed' });
   const active = await curl(n.certFile, 'GET', `${base}/jobs?q=${encodeURIComponent('name:prod-fs and state:Active')}`, { user });
   expect(active.body.count).toBe(1);
   expect(active.body.jobs[0]).toMatchObject({ name: 'prod-fs', state: 'Active' });
-  await waitFor(() => sim('networker').running().length === 0, 5000, 'the run to finish');
+  await waitFor(() => sim('networker').running().length === 0, 20_000, 'the run to finish');
   const done = await curl(n.certFile, 'GET', `${base}/jobs/${active.body.jobs[0].id}`, { user });
   expect(done.body).toMatchObject({ state: 'Completed', completionStatus: 'Failed' });
   const wf = `${base}/protectionpolicies/Gold/workflows/prod-fs`;
@@ -140,7 +140,7 @@ test('curl into the NetWorker REST API: jobs by state, workflow autoStartEnabled
 test('Bareos: the hold waits for the running protected job, holds, is re-asserted after a Director reload, and is released', async () => {
   const c = config('bareos');
   const acts = backupActivities(deps(c));
-  await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 1500 });
+  await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 3000 });
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));

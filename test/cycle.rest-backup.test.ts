@@ -61,7 +61,7 @@ describeTemporal('the cycle with the DD REST lock method and backup-software coo
     const bareos = t.lab.rest.timelines.bareos;
     const w = await createWorker({ connection: temporal.native, config, taskQueue: 'rest-bareos', workflowBundle: bundle });
     const result = await w.runUntil(async () => {
-      const job = (await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 6000 })) as { id: number };
+      const job = (await control('/backup/bareos/jobs/backup-prod-fs/run', { durationMs: 8000 })) as { id: number };
       const handle = await temporal.client.workflow.start(isolatedRecoveryCycle, { taskQueue: 'rest-bareos', workflowId: `rest-bareos-${Date.now()}`, args: [VAULT, {}] });
       await waitForPhase(handle, 'REPLICATE');
       expect(bareos.isJobEnabled('backup-prod-fs')).toBe(false);
