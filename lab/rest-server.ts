@@ -1,8 +1,8 @@
 /**
  * The HTTPS listener under the lab's REST faces (DD REST, Bareos, NetWorker): JSON in and out, aimed faults
- * from the control API (a matching `METHOD /path` answers the fault's `exitCode` as HTTP status with its
- * `output` as body, or waits `delayMs` first; a 401 fault also drops the token it was sent with, which is how an
- * expired session looks), and a count of open connections so tests can prove drivers leak none.
+ * from the control API (a matching `METHOD /path`: kind `error` answers the fault's `exitCode` as HTTP status
+ * with its `output` as body, `latency` waits `ms` first, `drop` cuts the connection; a 401 fault also drops the
+ * token it was sent with, which is how an expired session looks), and a count of open connections so tests can prove drivers leak none.
  */
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
@@ -96,8 +96,18 @@ export async function startRestFace(o: RestFaceOptions): Promise<RestFace> {
       const fault = o.faults.take(o.device, `${r.method} ${r.path}`);
       if (fault) {
         o.log(`${o.name}: fault injected for ${r.method} ${r.path}`);
-        if (fault.delayMs) await new Promise<void>((resolve) => { const t = setTimeout(() => { timers.delete(t); resolve(); }, fault.delayMs); timers.add(t); });
-        if (fault.exitCode >= 100 && fault.exitCode <= 599) {
+        if (fault.kind === 'latency') {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(() => {
+              timers.delete(t);
+              resolve();
+            }, fault.ms);
+            timers.add(t);
+          });
+        } else if (fault.kind === 'drop') {
+          req.socket.destroy(); // the connection dies mid-request
+          return;
+        } else if (fault.exitCode >= 100 && fault.exitCode <= 599) {
           if (fault.exitCode === 401) o.dropToken?.(r);
           let body: unknown = fault.output;
           try {

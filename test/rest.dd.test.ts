@@ -215,7 +215,7 @@ test('a 5xx is a retryable error with the device words; a refused login is perma
 });
 
 test('a hang past the request timeout fails retryable within the timeout, and leaves no connection', async () => {
-  lab.addFault({ device: 'vault-dd-rest', match: '^GET ', output: '', exitCode: 200, delayMs: 60_000, times: 1 });
+  lab.addFault({ device: 'vault-dd-rest', match: '^GET ', kind: 'latency', ms: 60_000, times: 1 });
   const t0 = Date.now();
   const err = await using(target({ timeoutMs: 1500 }), (dd) => dd.mtreeRetention(COPIES)).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(DeviceUnreachableError);
