@@ -3,12 +3,13 @@
  * passes the real drivers; tests pass the same drivers pointed at the lab (no mocks of devices).
  */
 import type { Config, VaultConfig } from '../config/schema';
-import { findVault, resolveSecret } from '../config/load';
+import { ConfigError, findVault, resolveSecret } from '../config/load';
 import type { SshTarget } from './drivers/ssh';
 import type { SwitchSession, SwitchTarget } from './drivers/switch';
 import type { DataDomainCli } from './drivers/datadomain/cli';
+import { openDataDomainRest, type DataDomainRest } from './drivers/datadomain/rest';
+import { openHttps, type OpenHttps } from './drivers/https';
 import { withConfigHint, type EndpointFields } from './drivers/config-hints';
-import { ConfigError } from '../config/load';
 
 export interface Alert {
   severity: 'critical' | 'warning' | 'info';
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   openSwitch(target: SwitchTarget): Promise<SwitchSession>;
   openDataDomain(target: SshTarget & { label?: string }): Promise<DataDomainCli>;
   alert(alert: Alert): Promise<void>;
+  /** HTTPS sessions for the REST drivers (DD REST, backup software); the pinned got client by default. */
+  openHttps?: OpenHttps;
 }
 
 export interface VaultAccess {
@@ -30,6 +33,10 @@ export interface VaultAccess {
   withSwitch<T>(fn: (sw: SwitchSession) => Promise<T>): Promise<T>;
   withVaultDd<T>(fn: (dd: DataDomainCli) => Promise<T>): Promise<T>;
   withSourceDd<T>(fn: (dd: DataDomainCli) => Promise<T>): Promise<T>;
+  /** The vault DD's REST API (vault.dd.rest); logs out and closes its connections afterwards. */
+  withVaultDdRest<T>(fn: (dd: DataDomainRest) => Promise<T>): Promise<T>;
+  /** `vaults[i]`, for errors that name the config field to fix. */
+  field: string;
 }
 
 /** Resolves a vault and its device sessions; secrets are read here, at run time, and never returned. */
@@ -73,8 +80,37 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
       () => open().catch((err: unknown) => Promise.reject(withConfigHint(err, fields))),
       (session: S) => fn(session).catch((err: unknown) => Promise.reject(withConfigHint(err, fields))),
     );
+  const field = `vaults[${deps.config.vaults.indexOf(vault)}]`;
+  const ddRest = () => {
+    const dd = vault.vault.dd;
+    const rest = dd.rest;
+    if (!rest) throw new ConfigError(`vault ${vaultId}: ${field}.vault.dd.rest is not configured (url, tls); the REST lock method needs it`);
+    const passwordRef = rest.password ?? dd.password;
+    const passwordField = rest.password ? `${field}.vault.dd.rest.password` : `${field}.vault.dd.password`;
+    const device = `${dd.label ?? 'vault-dd'} REST`;
+    return openDataDomainRest(deps.openHttps ?? openHttps, {
+      baseUrl: rest.url,
+      tls: rest.tls,
+      tlsField: `${field}.vault.dd.rest.tls`,
+      device,
+      timeoutMs: rest.timeout * 1000,
+      username: rest.username ?? dd.username,
+      password: resolveSecret(passwordRef, `vault ${vaultId} vault Data Domain REST password (${passwordField})`),
+      credential: { field: passwordField, ref: passwordRef, username: rest.username ?? dd.username, usernameField: rest.username ? `${field}.vault.dd.rest.username` : `${field}.vault.dd.username` },
+    });
+  };
   return {
     vault,
+    field,
+    // REST errors already name their own fields (url, tls, password): no SSH-style hint appended.
+    withVaultDdRest: async (fn) => {
+      const rest = ddRest();
+      try {
+        return await fn(rest);
+      } finally {
+        await rest.close().catch(() => undefined);
+      }
+    },
     evidenceDir: deps.config.evidenceDir,
     withSwitch: (fn) => using('switch', () => deps.openSwitch(switchTarget()), fn, switchFields),
     withVaultDd: (fn) => using('vault-dd', () => deps.openDataDomain(ddTarget('vault')), fn, ddFields('vault')),

@@ -4,6 +4,7 @@
  */
 import type { ActivityDeps } from './deps';
 import { drillActivities } from './drill';
+import { backupActivities } from './backup';
 import { linkActivities } from './link';
 import { preflightActivities } from './preflight';
 import { replicationActivities } from './replication';
@@ -22,5 +23,6 @@ export function createActivities(deps: ActivityDeps) {
     ...validationActivities(deps),
     ...reportActivities(deps),
     ...drillActivities(deps),
+    ...backupActivities(deps),
   };
 }

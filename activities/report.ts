@@ -69,6 +69,17 @@ function renderDecision(d: Decision): string[] {
 
 const fmtSeconds = (s?: number) => (s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 
+function renderBackup(b: NonNullable<CycleResult['backup']>): string {
+  const held = b.items.filter((i) => i.held).map((i) => `${i.kind} ${i.name}`);
+  const left = b.items.filter((i) => !i.held).map((i) => `${i.kind} ${i.name}`);
+  const waited = b.waitedFor.length ? `waited ${b.waitedSeconds} s for ${b.waitedFor.map((j) => `${j.name} #${j.id}`).join(', ')}; ` : '';
+  return (
+    `${b.software}: ${waited}held ${held.join(', ') || 'nothing'} at ${b.heldAt ?? '–'}, released ${b.releasedAt ?? '**not released**'}` +
+    (left.length ? `; already disabled, left alone: ${left.join(', ')}` : '') +
+    (b.reasserted?.length ? `; hold re-asserted ${b.reasserted.length}× (${b.reasserted.map((x) => `${x.item} at ${x.at}`).join(', ')})` : '')
+  );
+}
+
 export function renderMarkdown(r: CycleResult): string {
   const lines: string[] = [];
   lines.push(`# Isolated recovery cycle ${r.copyId} — vault ${r.vaultId}`, '');
@@ -81,8 +92,9 @@ export function renderMarkdown(r: CycleResult): string {
   if (r.lastError) lines.push(`| error | ${r.lastError.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
   if (r.copy) {
     lines.push(`| copy | ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes |`);
-    lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
+    lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.lockMethod === 'rest' ? ' (set through the DD REST API)' : ''}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
   }
+  if (r.backup) lines.push(`| backup hold | ${renderBackup(r.backup)} |`);
   if (r.replication) lines.push(`| replication | sync point ${r.replication.syncPoint}, synced as of ${r.replication.syncedAsOf ?? '–'} |`);
   const x = r.exposure.split;
   if (x) {

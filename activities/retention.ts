@@ -9,6 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { lockFiles } from './drivers/datadomain/retention-mount';
+import { lockOverRest } from './lock-rest';
 import type { CopyInfo } from '../workflows/messages';
 
 export class LockError extends Error {
@@ -46,6 +47,10 @@ export function retentionActivities(deps: ActivityDeps) {
 
         const { now } = await dd.systemDate();
         const until = new Date(now.getTime() + seconds * 1000);
+        if (access.vault.lock.method === 'rest') {
+          const r = await lockOverRest(access, copyId, mountDir, until, (d) => ctx.heartbeat(d));
+          return { copyId, mtreePath, files: r.files.length, bytes: r.bytes, lockedUntil: r.lockedUntil.toISOString(), lockMode: r.mode, lockMethod: 'rest', retentionAdjusted };
+        }
         const applied = await lockFiles(mountDir, until, (p) => ctx.heartbeat({ step: 'locking', ...p }));
 
         // The storage has the last word: every file of the copy must be on its retention report.

@@ -43,6 +43,16 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
     }
     if (v.switch?.enableSecret && 'file' in v.switch.enableSecret) v.switch.enableSecret.file = abs(v.switch.enableSecret.file);
     absoluteDrillPaths(v, abs);
+    for (const h of [v.source.dd.rest, v.vault.dd.rest, v.backup]) {
+      if (!h) continue;
+      h.tls.caFile = abs(h.tls.caFile);
+      if (h.password && 'file' in h.password) h.password.file = abs(h.password.file);
+    }
+  }
+  for (const [i, v] of config.vaults.entries()) {
+    if (v.lock.method === 'rest' && !v.vault.dd.rest) {
+      throw new ConfigError(`${source} is not a valid vault configuration:\n  vaults[${i}].lock.method: "rest" needs vaults[${i}].vault.dd.rest (url, tls) to reach the vault DD's REST API; add it or use method "atime"`);
+    }
   }
   return config;
 }

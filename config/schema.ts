@@ -48,6 +48,18 @@ export const switchSchema = z.strictObject({
   saveConfig: z.boolean().default(false),
 });
 
+/** An appliance's self-signed HTTPS certificate, pinned: its SHA-256 fingerprint and the PEM it matches. */
+export const tlsPin = z.strictObject({
+  fingerprint: z.string().regex(/^SHA256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'a certificate fingerprint like SHA256:AB:CD:… (openssl x509 -noout -fingerprint -sha256 -in cert.pem)'),
+  caFile: z.string().min(1),
+});
+
+const httpsEndpoint = {
+  url: z.string().regex(/^https:\/\/[^/]+$/, 'an https:// URL with host and port, no path, e.g. https://dd.example:3009'),
+  tls: tlsPin,
+  timeout: duration.default(30),
+};
+
 /**
  * What cuts the air gap (activities/link-controllers.ts): the vault switch's ports, or the vault Data Domain's
  * own replication interface (`net disable|enable <if>`, the way Dell's vault software cuts its gap).
@@ -64,7 +76,36 @@ export const LINK_CONTROLLERS = ['switch', 'dd-interface'] as const;
 export const dataDomainSchema = z.strictObject({
   ...sshEndpoint,
   label: z.string().optional(),
+  /** The DD REST API (port 3009); username and password default to the SSH ones. */
+  rest: z.strictObject({ ...httpsEndpoint, username: z.string().min(1).optional(), password: secretRef.optional() }).optional(),
 });
+
+/** Backup software whose jobs write the protected data: drained before the gap opens, held while it is open. */
+export const backupSchema = z
+  .strictObject({
+    software: z.enum(['bareos', 'networker']),
+    ...httpsEndpoint,
+    username: z.string().min(1),
+    password: secretRef,
+    /** Names of the jobs that write the protected MTree (Bareos job names, NetWorker job/workflow names). */
+    protects: z.array(z.string().min(1)).min(1, 'name at least one job that writes the protected data'),
+    hold: z.strictObject({
+      jobs: z.array(z.string().min(1)).default([]), // Bareos: disable job=
+      schedules: z.array(z.string().min(1)).default([]), // Bareos: disable schedule=
+      workflows: z.array(z.strictObject({ policy: z.string().min(1), workflow: z.string().min(1) })).default([]), // NetWorker: autoStartEnabled
+    }),
+    drainTimeout: duration.default(2 * 3600),
+    pollInterval: duration.default(10),
+    reassertInterval: duration.default(60),
+  })
+  .superRefine((b, ctx) => {
+    if (b.software === 'bareos' && (b.hold.workflows.length || !(b.hold.jobs.length + b.hold.schedules.length))) {
+      ctx.addIssue({ code: 'custom', path: ['hold'], message: 'Bareos holds jobs and/or schedules: list hold.jobs or hold.schedules (not hold.workflows)' });
+    }
+    if (b.software === 'networker' && (b.hold.jobs.length || b.hold.schedules.length || !b.hold.workflows.length)) {
+      ctx.addIssue({ code: 'custom', path: ['hold'], message: 'NetWorker holds protection-policy workflows: list hold.workflows [{policy, workflow}] (not jobs or schedules)' });
+    }
+  });
 
 /**
  * When a person must approve a copy (DECIDE, after VALIDATE, always with the gap closed) and how. The one schema
@@ -142,6 +183,9 @@ export const vaultSchema = z.strictObject({
       closeAfter: z.enum(closeAfterValues).default('converge'),
     })
     .prefault({}),
+  /** How copies are retention-locked: atime over the mount (default) or the DD REST rlfiles call. */
+  lock: z.strictObject({ method: z.enum(['atime', 'rest']).default('atime') }).prefault({}),
+  backup: backupSchema.optional(),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
   // The cycle's schedule, and the recovery point objective it must meet (irctl schedule apply checks it).

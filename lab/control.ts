@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
+import { FAULT_DEVICES, FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
 
 export interface ControlTarget {
   state(): unknown;
@@ -15,10 +15,12 @@ export interface ControlTarget {
   /** The vault DD's replication interface, by hand (a gap opened outside any cycle). */
   setDdInterface(admin: 'up' | 'down'): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  /** Further routes (the backup simulators' job controls); undefined when none matches. */
+  extra?(method: string, path: string, body: () => Promise<unknown>): Promise<unknown> | undefined;
 }
 
 const FaultBody = z.object({
-  device: z.enum(['switch', 'source-dd', 'vault-dd']),
+  device: z.enum(FAULT_DEVICES),
   match: z.string(),
   output: z.string().optional(),
   exitCode: z.number().int().optional(),
@@ -85,6 +87,8 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
     return { ok: true };
   }
   if (req.method === 'POST' && p === '/ransomware') return t.ransomware(parse(RansomBody, await body(req)).count);
+  const extra = t.extra?.(req.method ?? 'GET', p, () => body(req));
+  if (extra) return extra.catch((err: Error) => Promise.reject(new HttpError(err.name === 'RouteError' ? 400 : 500, err.message)));
   throw new HttpError(404, `no route ${req.method} ${p}`);
 }
 

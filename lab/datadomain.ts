@@ -9,6 +9,7 @@ import type { DdNet } from './dd-net';
 import type { FaultDevice, Faults } from './faults';
 import type { ReplicationEngine } from './replication';
 import { isReplTemp } from './replication';
+import { DdExtras, everydayCommand, mtreeList } from './dd-everyday';
 import { listDirs, listFiles, type RetentionLock } from './retention';
 import { SNAPSHOT_DIR, type SnapshotCommands } from './snapshots';
 import type { DeviceHandler, Terminal } from './ssh-server';
@@ -31,6 +32,8 @@ export interface DdContext {
   source: string;
   destination: string;
   log: (line: string) => void;
+  /** Capacity, interfaces and the vault-full fault (lab/dd-everyday.ts); one is made when absent. */
+  extras?: DdExtras;
   /** `net …` commands (lab/dd-net.ts); absent: not modelled on this DD. */
   net?: DdNet;
 }
@@ -97,7 +100,10 @@ const fail = (msg: string): never => {
 };
 
 export class DdCli {
-  constructor(private readonly ctx: DdContext) {}
+  private readonly extras: DdExtras;
+  constructor(private readonly ctx: DdContext) {
+    this.extras = ctx.extras ?? new DdExtras(ctx.hostname);
+  }
 
   /** Runs one command line, writing its output; resolves to the exit status. */
   async run(line: string, term: Terminal): Promise<number> {
@@ -135,6 +141,8 @@ export class DdCli {
   private async dispatch(t: string[], line: string, term: Terminal): Promise<string> {
     let a: Record<string, string> | null;
     if (t[0]?.toLowerCase() === 'net' && this.ctx.net) return this.ctx.net.run(t, fail);
+    const everyday = everydayCommand(t, { ...this.ctx, replicationEnabled: () => this.ctx.engine.status().enabled }, this.extras);
+    if (everyday !== null) return typeof everyday === 'string' ? everyday : fail(everyday.error);
     if (match(t, 'system show date')) return ddSeconds(new Date(), true) + '\n';
     if ((a = match(t, 'replication enable {dest}'))) return this.enable(a.dest, true);
     if ((a = match(t, 'replication disable {dest}'))) return this.enable(a.dest, false);
@@ -227,13 +235,7 @@ export class DdCli {
   }
 
   private mtreeList(): string {
-    const size = (dir: string) => listFiles(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
-    const status = { rw: 'RW', replica: 'RO/RD', retention: 'RW/RLGE' };
-    const rule = `${'-'.repeat(23)}   ${'-'.repeat(14)}   ${'-'.repeat(7)}`;
-    const rows = [...this.ctx.mtrees]
-      .sort((a, b) => a.path.localeCompare(b.path))
-      .map((m) => `${m.path.padEnd(23)}   ${(size(m.dir) / 2 ** 30).toFixed(1).padStart(14)}   ${status[m.kind]}`);
-    return [`${'Name'.padEnd(23)}   Pre-Comp (GiB)   Status`, rule, ...rows, rule, ''].join('\n');
+    return mtreeList({ ...this.ctx, replicationEnabled: () => this.ctx.engine.status().enabled });
   }
 
   private rlStatus(p: string): string {
@@ -243,7 +245,7 @@ export class DdCli {
     const { minSeconds, maxSeconds } = this.ctx.retention.limits();
     return (
       row('Retention-lock', 'enabled') +
-      row('Retention-lock mode', 'governance') +
+      row('Retention-lock mode', this.ctx.retention.mode()) +
       row('Retention-lock min-retention-period', formatPeriod(minSeconds)) +
       row('Retention-lock max-retention-period', formatPeriod(maxSeconds)) +
       row('Retention-lock automatic-retention-period', 'not set')
@@ -259,7 +261,7 @@ export class DdCli {
         return [
           `Report for mtree: ${m.path}`,
           'File Path  Mode  Size(Bytes)  Expiration Date',
-          ...files.map((f) => `${m.path}/${f.rel} governance ${f.size} ${ddSeconds(f.until)}`),
+          ...files.map((f) => `${m.path}/${f.rel} ${this.ctx.retention!.mode()} ${f.size} ${ddSeconds(f.until)}`),
           `Total files: ${files.length}`,
           '',
         ].join('\n');

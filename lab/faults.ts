@@ -9,7 +9,9 @@
  *   - `auth`: logins to the device are refused (`match` is ignored), `times` times.
  * Each fires `times` times (unlimited when absent).
  */
-export type FaultDevice = 'switch' | 'source-dd' | 'vault-dd' | 'recovery-host';
+/** SSH devices, and the HTTPS faces (vault DD REST, Bareos, NetWorker: match on `METHOD /path`, exitCode = HTTP status). */
+export const FAULT_DEVICES = ['switch', 'source-dd', 'vault-dd', 'recovery-host', 'vault-dd-rest', 'bareos', 'networker'] as const;
+export type FaultDevice = (typeof FAULT_DEVICES)[number];
 export const FAULT_KINDS = ['error', 'latency', 'drop', 'flap', 'auth'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The gap as the lab sees it: every vault port down, some coming up, or up. */
@@ -46,7 +48,7 @@ export class Faults {
   phase: () => LabPhase = () => 'closed';
 
   add(f: Fault): void {
-    if (!['switch', 'source-dd', 'vault-dd', 'recovery-host'].includes(f.device)) throw new Error(`unknown device ${f.device}`);
+    if (!FAULT_DEVICES.includes(f.device)) throw new Error(`unknown device ${f.device}`);
     if (f.kind !== undefined && !FAULT_KINDS.includes(f.kind)) throw new Error(`unknown fault kind ${f.kind} (known: ${FAULT_KINDS.join(', ')})`);
     this.list.push({ ...f, re: new RegExp(f.match), left: f.times ?? Infinity, seen: 0 });
   }

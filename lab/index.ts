@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startControl } from './control';
 import { ddDevice, type MtreeDef } from './datadomain';
+import { DdExtras } from './dd-everyday';
 import { Faults, type Fault } from './faults';
 import { ensureKeys, writeKnownHosts } from './keys';
 import type { PlatformName } from './cli/engine';
@@ -17,7 +18,8 @@ import { seedApplications } from './apps';
 import { startRecoveryHost, type RecoveryHostEndpoint } from './recovery-host-server';
 import { RestoreFaults } from './restore-faults';
 import { ReplicationEngine } from './replication';
-import { RetentionLock } from './retention';
+import { startRestFaces, type RestEndpoints, type RestFaces, type RestFacesOptions } from './rest-faces';
+import { RetentionLock, type RetentionLimits } from './retention';
 import { seedProduction } from './seed';
 import { startSshDevice, type SshDevice } from './ssh-server';
 import { LabState } from './state';
@@ -27,7 +29,8 @@ import { ProductionWriter, type WriterOptions, type WriterStats } from './writer
 export interface LabOptions {
   dir: string;
   host?: string;
-  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number; switches?: Partial<Record<PlatformName, number>> };
+  /** REST faces (ddRest, bareos, networker) take port 0 when `ports` is given without them. */
+  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number; ddRest?: number; bareos?: number; networker?: number; switches?: Partial<Record<PlatformName, number>> };
   /** Which switch platforms to start (default: all four; the IOS one is `endpoints.switch`). */
   switches?: PlatformName[];
   /** Which element is the air gap at first start: the switch ports (default) or the vault DD's replication interface. */
@@ -40,7 +43,9 @@ export interface LabOptions {
   apps?: boolean;
   recoveryHostPort?: number;
   linkUpDelayMs?: number;
-  retention?: { minSeconds: number; maxSeconds: number };
+  retention?: RetentionLimits;
+  /** Backup job timelines and REST session lifetime (lab/rest-faces.ts). */
+  rest?: Pick<RestFacesOptions, 'bareosJobs' | 'networkerJobs' | 'tokenTtlMs'>;
   control?: boolean;
   /** The production writer (lab/writer.ts), started with the lab when given. */
   writer?: WriterOptions;
@@ -83,6 +88,8 @@ export interface LabEndpoints {
   };
   recoveryHost: RecoveryHostEndpoint;
   context: { source: string; destination: string };
+  /** HTTPS faces: vault DD REST, Bareos, NetWorker (url, certificate file and fingerprint, user, password file). */
+  rest: RestEndpoints;
 }
 
 export interface LabSwitchEndpoint {
@@ -122,6 +129,8 @@ export interface Lab {
   startWriter(opts: WriterOptions): void;
   stopWriter(): void;
   writerStatus(): WriterStats | null;
+  /** The REST faces and backup timelines, for tests (open connections, sessions, job runs). */
+  rest: RestFaces;
   close(): Promise<void>;
 }
 
@@ -270,10 +279,14 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const prodSnapshots = new SnapshotCommands([sourceSnaps], () => false);
     const vaultSnapshots = new SnapshotCommands([replicaSnaps], (m) => m === REPLICA_MTREE);
     const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, net: prodNet, snapshots: prodSnapshots }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, restoreFaults.wrap(ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet, snapshots: vaultSnapshots })));
+    const vaultExtras = new DdExtras('vault-dd');
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, restoreFaults.wrap(ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet, snapshots: vaultSnapshots, extras: vaultExtras })));
     const rescue = await startRecoveryHost({ dir, host, // A lab on free ports (tests) puts the recovery host on a free port too.
       port: opts.recoveryHostPort ?? (opts.ports?.switch === 0 ? 0 : DEFAULT_RECOVERY_HOST_PORT), clientPublic: keys.clientPublic, clientKeyFile: keys.clientKeyFile, faults, log });
     closers.push(() => rescue.close());
+    const restPorts = opts.ports ? { ddRest: opts.ports.ddRest ?? 0, bareos: opts.ports.bareos ?? 0, networker: opts.ports.networker ?? 0 } : undefined;
+    const rest = await startRestFaces({ dir, host, ports: restPorts, faults, ddUsername: 'sysadmin', ddPassword: keys.secrets.ddPassword, vaultMtrees, retention, vaultExtras, ...opts.rest, log });
+    closers.push(() => rest.close());
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     writeKnownHosts(knownHostsFile, host, [
@@ -320,6 +333,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         write: async (rel, data) => retention.writeFile(rel, data),
       },
       restoreFaults,
+      rest,
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
@@ -357,6 +371,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           setPort: lab.setPort,
           setDdInterface: lab.setDdInterface,
           ransomware: lab.ransomware,
+          extra: (method, p, body) =>
+            rest.route(method, p, body) ??
+            (method === 'POST' && p === '/replication/stall'
+              ? body().then((b) => {
+                  engine.stalled = (b as { stalled?: unknown })?.stalled !== false;
+                  log(`replication: ${engine.stalled ? 'stalled (fault)' : 'moving again'}`);
+                  return { stalled: engine.stalled };
+                })
+              : undefined),
         },
         host,
         want.control,
@@ -407,6 +430,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       },
       recoveryHost: rescue.endpoint,
       context,
+      rest: rest.endpoints,
     };
     fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(lab.endpoints, null, 2) + '\n');
     return lab;

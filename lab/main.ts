@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, startLab, type LabEndpoints } from './index';
 import { ransomware } from './ransomware';
+import { DEFAULT_REST_PORTS } from './rest-faces';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
       sourceDd: num(values['source-port'], DEFAULT_PORTS.sourceDd),
       vaultDd: num(values['vault-port'], DEFAULT_PORTS.vaultDd),
       control: num(values['control-port'], DEFAULT_PORTS.control),
+      ...DEFAULT_REST_PORTS,
     },
     bandwidthBytesPerSec: num(values.bandwidth),
     linkUpDelayMs: num(values['link-delay']),
@@ -87,6 +89,9 @@ async function main(): Promise<void> {
       `  prod-dd  ssh -p ${ep.sourceDd.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.sourceDd.username}@${ep.host} 'replication status'`,
       `  vault-dd ssh -p ${ep.vaultDd.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.vaultDd.username}@${ep.host} 'mtree list'`,
       `  rescue   ssh -p ${ep.recoveryHost.port} -i ${ep.clientKeyFile} -o UserKnownHostsFile=${ep.knownHostsFile} ${ep.recoveryHost.username}@${ep.host} 'rear -v checklayout'`,
+      `  DD REST  curl --cacert ${ep.rest.vaultDdRest.certFile} -i -X POST -H 'content-type: application/json' -d '{"username":"sysadmin","password":"…"}' ${ep.rest.vaultDdRest.url}/rest/v1.0/auth`,
+      `  bareos   ${ep.rest.bareos.url} (POST /token; certificate ${ep.rest.bareos.fingerprint})`,
+      `  nw       ${ep.rest.networker.url}/nwrestapi/v3/global (basic auth; certificate ${ep.rest.networker.fingerprint})`,
       `  control  ${ep.control}/state`,
       `  endpoints ${path.join(dir, 'endpoints.json')}`,
     ].join('\n'),

@@ -132,6 +132,9 @@ export class ReplicationEngine {
   }
 
   /** Runs a step now unless one is running or waiting (port changes call this to react at once). */
+  /** Fault (control API): enabled and connected, yet no byte moves, as a stuck DD replication context looks. */
+  stalled = false;
+
   kick(): void {
     if (this.queued > 0 || !this.timer) return;
     this.exclusive(() => this.step()).catch((err: Error) => this.o.log(`replication: ${err.message}`));
@@ -297,7 +300,7 @@ export class ReplicationEngine {
       // Rescan now and then: the source keeps changing while the context runs (continuous replication).
       if (now - this.scannedAt >= RESCAN_MS) await this.scan();
       // Cap the credit so a stalled loop cannot burst far above the configured bandwidth.
-      const rate = this.o.bandwidthBytesPerSec;
+      const rate = this.stalled ? 0 : this.o.bandwidthBytesPerSec;
       this.budget = Math.min(this.budget + (rate * dt) / 1000, rate * 0.2);
       while (this.work.length > 0 && this.budget > 0) {
         if (!this.active()) {

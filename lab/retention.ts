@@ -14,6 +14,8 @@ import type { LabState } from './state';
 export interface RetentionLimits {
   minSeconds: number;
   maxSeconds: number;
+  /** governance (a lock can be reverted) or compliance (never); default governance. */
+  mode?: 'governance' | 'compliance';
 }
 
 export function eacces(syscall: string, p: string): NodeJS.ErrnoException {
@@ -168,5 +170,47 @@ export class RetentionLock {
 
   mkdir(rel: string): void {
     fs.mkdirSync(this.abs(rel), { recursive: true });
+  }
+
+  // ---- the REST face (rlfiles): the same locks, set and reverted by API instead of atime ----
+
+  mode(): 'governance' | 'compliance' {
+    return this.state.data.retention.mode ?? this.defaults.mode ?? 'governance';
+  }
+
+  /** Locks rel until `until`; returns the DD's refusal, or null. The atime is set too, as the DD shows it over NFS. */
+  setLock(rel: string, until: Date): string | null {
+    let abs: string;
+    try {
+      abs = this.abs(rel);
+    } catch {
+      return `File "${rel}" is not in the MTree.`;
+    }
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) return `File "${rel}" does not exist.`;
+    const now = Date.now();
+    const { minSeconds, maxSeconds } = this.limits();
+    if (until.getTime() < now + minSeconds * 1000 || until.getTime() > now + maxSeconds * 1000) {
+      return `Retention time ${until.toISOString()} is outside the MTree's retention period limits (min ${minSeconds} s, max ${maxSeconds} s).`;
+    }
+    const current = this.lockOf(rel);
+    if (current.locked && current.until && current.until.getTime() > until.getTime()) {
+      return `Retention time of locked file "${rel}" cannot be reduced (locked until ${current.until.toISOString()}).`;
+    }
+    fs.utimesSync(abs, until, fs.statSync(abs).mtime);
+    this.state.data.locks[rel] = new Date(Math.round(until.getTime())).toISOString();
+    this.state.save();
+    return null;
+  }
+
+  /** `set_time: false`: governance locks can be reverted, compliance locks cannot. */
+  revert(rel: string): string | null {
+    const current = this.lockOf(rel);
+    if (!current.locked) return null;
+    if (this.mode() === 'compliance') return `File "${rel}" is locked in compliance mode: the retention lock cannot be reverted.`;
+    const abs = this.abs(rel);
+    fs.utimesSync(abs, new Date(), fs.statSync(abs).mtime);
+    delete this.state.data.locks[rel];
+    this.state.save();
+    return null;
   }
 }

@@ -19,7 +19,7 @@ const Schema = z.object({
   /** ir-copies relative path → ISO time the lock expires. Only ever moved later. */
   locks: z.record(z.string(), z.string()),
   /** Set by `mtree retention-lock set …`; overrides the LabOptions limits when present. */
-  retention: z.object({ minSeconds: z.number().optional(), maxSeconds: z.number().optional() }).default({}),
+  retention: z.object({ minSeconds: z.number().optional(), maxSeconds: z.number().optional(), mode: z.enum(['governance', 'compliance']).optional() }).default({}),
   /** `<dd>/<interface>` → admin state set by `net disable|enable` (the DD's own replication link). */
   netInterfaces: z.record(z.string(), z.enum(['up', 'down'])).default({}),
 });

@@ -36,7 +36,7 @@ import {
 type Activities = ReturnType<typeof createActivities>;
 
 // Errors that retrying cannot fix: bad config, a host key nobody pinned, wrong credentials, a device saying no.
-const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError'];
+const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError', 'CertificatePinError'];
 
 const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -72,6 +72,20 @@ const { closeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' }, // no maximumAttempts: unlimited
+});
+
+// Backup-software coordination (activities/backup.ts). Both wait for a cancelled activity to stop, so a hold
+// being taken or re-asserted can never land after the release.
+const { backupHold, backupKeepHold } = proxyActivities<Activities>({
+  startToCloseTimeout: '24 hours', // bounded by backup.drainTimeout inside
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...permanent, 'BackupDrainTimeoutError'] },
+});
+// Releasing a hold retries like the close path: a backup schedule left disabled is an outage of its own.
+const { backupRelease } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 function copyIdFor(startTime: Date, runId: string): string {
@@ -156,6 +170,9 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   let gapTouched = false;
   let failure: unknown;
   let policy: CyclePolicy | undefined;
+  const backupScope = new CancellationScope();
+  let backupTouched = false;
+  let backupKept: Promise<unknown> | undefined;
   try {
     await main.run(async () => {
       const plan = await preflight(vaultId, policyIn);
@@ -174,6 +191,13 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
         }
         const d = await desk.ask('before-open', 'approval before the gap opens (approval.beforeOpen)');
         if (d.state !== 'approved') return;
+      }
+
+      if (patched('issue-11-backup-hold')) {
+        // No protected backup job writes from here on, and none starts until the release below.
+        backupTouched = true;
+        status.backup = (await backupHold(vaultId)) ?? undefined;
+        if (status.backup) backupKept = backupScope.run(() => backupKeepHold(vaultId)).catch(() => undefined);
       }
 
       // From here on a port may be up: the close path is armed before the first command.
@@ -267,6 +291,12 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       await closeGap();
     } else {
       status.gap = 'closed';
+    }
+    if (backupTouched) {
+      backupScope.cancel();
+      await backupKept;
+      const released = await CancellationScope.nonCancellable(() => backupRelease(vaultId));
+      if (released) status.backup = released;
     }
   }
 

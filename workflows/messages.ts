@@ -139,6 +139,19 @@ export interface CycleStatus {
   copy?: CopyInfo;
   validation?: ValidationSummary;
   reportPath?: string;
+  backup?: BackupRecord;
+}
+
+/** What the cycle held in the backup software and when (activities/backup.ts); names only, no secrets. */
+export interface BackupRecord {
+  software: 'bareos' | 'networker';
+  /** held: this cycle switched it off (and switches it on again); false: it was already off, left alone. */
+  items: Array<{ kind: 'job' | 'schedule' | 'workflow'; name: string; held: boolean }>;
+  heldAt?: string;
+  releasedAt?: string;
+  waitedSeconds: number;
+  waitedFor: Array<{ id: string; name: string; status: string }>;
+  reasserted?: Array<{ at: string; item: string }>;
 }
 
 export interface CopyInfo {
@@ -149,6 +162,7 @@ export interface CopyInfo {
   lockedUntil: string;
   lockMode: string;
   retentionAdjusted?: string; // why the requested retention was moved into the MTree's min/max
+  lockMethod?: 'atime' | 'rest'; // absent: atime (cycles before issue 11)
 }
 
 /** A manifest in the evidence store, referenced from history by path and digest (never the data). */
