@@ -6,6 +6,7 @@ import type { DataDomainCli } from './drivers/datadomain/cli';
 
 export class SyncStalledError extends Error {
   override name = 'SyncStalledError';
+  readonly retryable = false; // already waited stallSeconds without progress: take the close path
 }
 
 export async function disableReplication(dd: DataDomainCli, contexts: string[]): Promise<void> {

@@ -20,6 +20,7 @@ const FaultBody = z.object({
   output: z.string(),
   exitCode: z.number().int().optional(),
   times: z.number().int().positive().optional(),
+  cut: z.boolean().optional(),
 });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
 

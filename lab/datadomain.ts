@@ -94,15 +94,15 @@ const fail = (msg: string): never => {
 export class DdCli {
   constructor(private readonly ctx: DdContext) {}
 
-  /** Runs one command line, writing its output; resolves to the exit status. */
-  async run(line: string, term: Terminal): Promise<number> {
+  /** Runs one command line, writing its output; resolves to the exit status (null: channel cut). */
+  async run(line: string, term: Terminal): Promise<number | null> {
     const trimmed = line.trim();
     if (trimmed === '') return 0;
     const fault = this.ctx.faults.take(this.ctx.device, trimmed);
     if (fault) {
       this.ctx.log(`${this.ctx.hostname}: fault injected for "${trimmed}"`);
       term.write(fault.output.endsWith('\n') || fault.output === '' ? fault.output : fault.output + '\n');
-      return fault.exitCode;
+      return fault.cut ? null : fault.exitCode;
     }
     try {
       term.write(await this.dispatch(tokenize(trimmed), trimmed, term));

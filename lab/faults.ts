@@ -10,6 +10,8 @@ export interface Fault {
   output: string;
   exitCode?: number;
   times?: number;
+  /** The channel is cut after the output: no exit status reaches the client (a lost session). */
+  cut?: boolean;
 }
 
 export class Faults {
@@ -25,21 +27,22 @@ export class Faults {
   }
 
   /** The first live fault matching this command line, consuming one of its `times`. */
-  take(device: FaultDevice, line: string): { output: string; exitCode: number } | null {
+  take(device: FaultDevice, line: string): { output: string; exitCode: number; cut: boolean } | null {
     const f = this.list.find((x) => x.device === device && x.left > 0 && x.re.test(line));
     if (!f) return null;
     f.left -= 1;
-    return { output: f.output, exitCode: f.exitCode ?? 1 };
+    return { output: f.output, exitCode: f.exitCode ?? 1, cut: f.cut ?? false };
   }
 
   snapshot(): Fault[] {
     return this.list
       .filter((f) => f.left > 0)
-      .map(({ device, match, output, exitCode, left }) => ({
+      .map(({ device, match, output, exitCode, left, cut }) => ({
         device,
         match,
         output,
         exitCode: exitCode ?? 1,
+        ...(cut ? { cut } : {}),
         ...(Number.isFinite(left) ? { times: left } : {}),
       }));
   }

@@ -49,9 +49,9 @@ export class Terminal {
     });
   }
 
-  exit(code: number): void {
+  exit(code: number | null): void {
     if (!this.stream.writable) return;
-    this.stream.exit(code);
+    if (code !== null) this.stream.exit(code);
     this.stream.end();
   }
 
@@ -102,8 +102,8 @@ export class Terminal {
 export interface DeviceHandler {
   /** Runs an interactive session until the user leaves or the channel closes. */
   shell(term: Terminal): Promise<void>;
-  /** Runs one command; resolves to its exit status. */
-  exec(command: string, term: Terminal): Promise<number>;
+  /** Runs one command; resolves to its exit status, or null to cut the channel without one. */
+  exec(command: string, term: Terminal): Promise<number | null>;
 }
 
 export interface SshDeviceOptions {
