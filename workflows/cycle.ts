@@ -218,7 +218,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     failure = err;
     status.lastError = forcedClose
       ? `the gap was open for maxOpen (${policy?.maxOpenSeconds} s): forced closed`
-      : status.abort && isCancellation(err)
+      : status.abort && (isCancellation(err) || main.consideredCancelled) // an abort that met a dying activity is still an abort
         ? `aborted by ${status.abort.by}: ${status.abort.reason}`
         : rootMessage(err);
     log.error('cycle interrupted', { phase: status.phase, error: status.lastError });
@@ -244,7 +244,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       : 'suspect'
     : forcedClose
       ? 'failed'
-      : status.abort && isCancellation(failure)
+      : status.abort && (isCancellation(failure) || main.consideredCancelled)
         ? 'aborted'
         : cancelled
           ? 'cancelled'
