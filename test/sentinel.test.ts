@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { stringify } from 'yaml';
+import { runIrctl } from '../clients/irctl';
 import { createWorker } from '../workers/worker';
 import { ensureSentinels } from '../workers/sentinels';
 import { isolatedRecoveryCycle } from '../workflows';
 import { readIncidents } from '../activities/incidents';
-import { pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
+import { cycleWorkflowId, pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
@@ -55,6 +57,22 @@ async function recordHistory(handle: WorkflowHandle, name: string): Promise<void
   writeFileSync(join(__dirname, 'histories', `${name}.json`), historyToJSON(await handle.fetchHistory()));
 }
 
+/** irctl in process, against this test's lab config and task queue. */
+async function irctl(tq: string, ...argv: string[]) {
+  const configPath = join(t.dir, 'config.yaml');
+  writeFileSync(configPath, stringify(t.config));
+  const saved = { ...process.env };
+  Object.assign(process.env, { IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq });
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const code = await runIrctl(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    process.env = saved;
+  }
+}
+
 describeTemporal('gap sentinel, vault hold and error boundary against the lab', () => {
   beforeAll(async () => {
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
@@ -77,11 +95,15 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
     const tq = `term-${seq}`;
     const w = await worker(tq);
     await w.runUntil(async () => {
-      const handle = await start(tq);
+      const handle = await start(tq, cycleWorkflowId(VAULT));
       await waitFor('CONVERGE', async () => (await phaseOf(handle)) === 'CONVERGE');
       expect(gapClosed()).toBe(false);
       const at = Date.now();
       await handle.terminate('test: terminate mid-cycle');
+      const early = await irctl(tq, 'status', VAULT);
+      expect(early.code).toBe(1);
+      expect(early.err).toContain('ended TERMINATED without running its close path: the gap may have been left open');
+      expect(early.err).toMatch(/devices now: gap (OPEN|closed)/);
       await waitFor('gap closed by the sentinel', () => gapClosed(), (PERIOD + 20) * 1000);
       const seconds = (Date.now() - at) / 1000;
       expect(seconds).toBeLessThan(PERIOD + 20); // one period plus the close itself, on a loaded 2-core machine
@@ -91,6 +113,9 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       });
       expect(incidents[0]).toMatchObject({ vaultId: VAULT, kind: 'holder-ended-without-release', holder: { workflowId: handle.workflowId, status: 'TERMINATED' } });
       expect(incidents[0].found).toMatch(/ports up|replication enabled/);
+      const later = await irctl(tq, 'status', VAULT);
+      expect(later.err).toContain('devices now: gap closed');
+      expect(later.err).toContain('sentinel: last incident holder-ended-without-release');
       const s = await sentinel(tq).query(sentinelStatusQuery);
       expect(s.holder).toBeUndefined();
       expect(s.incidents).toBe(1);
@@ -116,7 +141,9 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       });
       expect(waiting.hold?.heldBy).toBe(first.workflowId);
       expect(waiting.phase).toBe('PREFLIGHT');
-      return Promise.all([first.result(), second.result()]);
+      const results = await Promise.all([first.result(), second.result()]);
+      await recordHistory(second, 'cycle-waited-for-hold');
+      return results;
     });
     expect(a.outcome).toBe('validated');
     expect(b.outcome).toBe('validated');

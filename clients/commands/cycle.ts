@@ -9,6 +9,7 @@ import { checkPolicyOverride } from '../../activities/preflight';
 import { isolatedRecoveryCycle } from '../../workflows';
 import { abortSignal, cycleWorkflowId, parseAbortRequest, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/messages';
 import type { Command, CommandContext } from '../irctl';
+import { endedWithoutStatus } from './terminated';
 import { parse } from './manifest';
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -105,7 +106,7 @@ export const statusCommand: Command = {
             ? await handle.query(statusQuery)
             : await handle.result().catch((err: Error) => (err.cause as { details?: CycleResult[] } | undefined)?.details?.[0]);
         if (!status) {
-          ctx.err(`the last cycle on vault ${vaultId} ended ${execution.name} without a status (terminated?)`);
+          for (const line of await endedWithoutStatus(client, vaultId, execution.name)) ctx.err(line);
           return 1;
         }
         if (values.json) ctx.out(JSON.stringify(status, null, 2));
