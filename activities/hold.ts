@@ -16,12 +16,13 @@ export function holdActivities(deps: ActivityDeps) {
   return {
     /** Asks for the vault; the answer comes back as a signal to the requesting workflow. */
     async requestVaultHold(vaultId: string, holder: Holder): Promise<{ onBusy: 'wait' | 'refuse' }> {
-      const { onBusy } = vaultAccess(deps, vaultId).vault.hold; // also checks the vault id
+      const { hold, sentinel } = vaultAccess(deps, vaultId).vault; // also checks the vault id
+      const { onBusy } = hold;
       await signalSentinel(vaultId, (workflowId, taskQueue) =>
         Context.current().client.workflow.signalWithStart('gapSentinel', {
           workflowId,
           taskQueue,
-          args: [{ vaultId }],
+          args: [{ vaultId, periodSeconds: sentinel.period }],
           signal: requestHoldSignal,
           signalArgs: [{ ...holder, onBusy }],
         }),
@@ -35,7 +36,7 @@ export function holdActivities(deps: ActivityDeps) {
         Context.current().client.workflow.signalWithStart('gapSentinel', {
           workflowId,
           taskQueue,
-          args: [{ vaultId }],
+          args: [{ vaultId, periodSeconds: vaultAccess(deps, vaultId).vault.sentinel.period }],
           signal: releaseHoldSignal,
           signalArgs: [holder],
         }),

@@ -8,7 +8,7 @@ export async function ensureSentinels(client: Client, config: Config, taskQueue:
   const ids: string[] = [];
   for (const vault of config.vaults) {
     const workflowId = sentinelWorkflowId(vault.id, taskQueue);
-    await client.workflow.start(gapSentinel, { workflowId, taskQueue, args: [{ vaultId: vault.id }], workflowIdConflictPolicy: 'USE_EXISTING' });
+    await client.workflow.start(gapSentinel, { workflowId, taskQueue, args: [{ vaultId: vault.id, periodSeconds: vault.sentinel.period }], workflowIdConflictPolicy: 'USE_EXISTING' });
     ids.push(workflowId);
   }
   return ids;

@@ -51,6 +51,8 @@ const { closeLink } = proxyActivities<Activities>({
 
 export interface SentinelInput {
   vaultId: string;
+  /** The vault's sentinel.period as the starter read it; every gap check re-reads the configuration. */
+  periodSeconds?: number;
   /** Carried over continue-as-new. */
   state?: Omit<SentinelStatus, 'vaultId' | 'periodSeconds'> & { queue: HoldRequest[]; periodSeconds?: number };
 }
@@ -71,7 +73,7 @@ export async function gapSentinel(input: SentinelInput): Promise<never> {
     lastClosedAt: carried?.lastClosedAt,
     incidents: carried?.incidents ?? 0,
     lastIncident: carried?.lastIncident,
-    periodSeconds: carried?.periodSeconds ?? DEFAULT_PERIOD_SECONDS,
+    periodSeconds: carried?.periodSeconds ?? input.periodSeconds ?? DEFAULT_PERIOD_SECONDS,
   };
   const queue: HoldRequest[] = [...(carried?.queue ?? [])];
   const answers: Array<{ to: Holder; answer: HoldAnswer }> = [];
