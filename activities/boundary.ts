@@ -33,6 +33,12 @@ export function toApplicationFailure(err: unknown): ApplicationFailure | Cancell
 
 type AsyncFns = Record<string, (...args: any[]) => Promise<any>>;
 
+/**
+ * The close path never gives up (invariant 1): whatever a device says while the gap is being closed or the vault
+ * given back, the attempt is retried (with backoff and alerts), never failed for good.
+ */
+const NEVER_GIVE_UP = new Set(['closeLink', 'releaseVaultHold']);
+
 /** Wraps every activity so that what it throws crosses the boundary as described above. */
 export function withErrorBoundary<T extends AsyncFns>(activities: T): T {
   const wrapped: Record<string, (...args: any[]) => Promise<any>> = {};
@@ -41,7 +47,11 @@ export function withErrorBoundary<T extends AsyncFns>(activities: T): T {
       try {
         return await fn(...args);
       } catch (err) {
-        throw toApplicationFailure(err);
+        const failure = toApplicationFailure(err);
+        if (NEVER_GIVE_UP.has(name) && failure instanceof ApplicationFailure && failure.nonRetryable) {
+          throw ApplicationFailure.create({ type: failure.type ?? 'Error', message: failure.message, nonRetryable: false, details: failure.details as unknown[] });
+        }
+        throw failure;
       }
     };
     Object.defineProperty(wrapped[name], 'name', { value: name });

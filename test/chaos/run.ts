@@ -424,6 +424,9 @@ export async function runChaos(opts: ChaosOptions): Promise<RunRecord[]> {
   return records;
 }
 
+/** A defined outcome is one the cycle itself reports (or, for terminate/hand-open runs, the sentinel's job). */
+export const definedOutcome = (o: string) => /^(validated|suspect|failed|aborted|cancelled|terminated|no cycle)(\+(validated|suspect|failed|aborted))?$/.test(o);
+
 export function summarize(records: RunRecord[]) {
   const by = new Map<string, RunRecord[]>();
   for (const r of records) by.set(r.scenario, [...(by.get(r.scenario) ?? []), r]);
@@ -440,6 +443,7 @@ export function summarize(records: RunRecord[]) {
     gapLeftOpen: rs.filter((r) => !r.gapClosed).length,
     vaultFilesChanged: rs.reduce((n, r) => n + r.vaultFilesChanged, 0),
     reportInconsistent: rs.filter((r) => r.reportConsistent === false).length,
+    undefinedOutcome: rs.filter((r) => !definedOutcome(r.outcome)).length,
     maxExposureSeconds: max(rs.map((r) => r.exposureSeconds)),
     maxTimeToCloseSeconds: max(rs.map((r) => r.timeToCloseSeconds)),
     maxStallSeconds: max(rs.map((r) => r.stallSeconds)),
@@ -449,10 +453,10 @@ export function summarize(records: RunRecord[]) {
 export function renderMarkdown(records: RunRecord[], meta: Record<string, unknown>): string {
   const f = (x?: number) => (x === undefined ? '–' : x.toFixed(1));
   const lines = ['# Chaos suite', '', ...Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`), ''];
-  lines.push('| scenario | runs | outcomes | gap left open | vault files changed | report inconsistent | max exposure s | max time-to-close s | max stall after kill s |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('| scenario | runs | outcomes | undefined outcome | gap left open | vault files changed | report inconsistent | max exposure s | max time-to-close s | max stall after kill s |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const s of summarize(records)) {
-    lines.push(`| ${s.scenario} | ${s.runs} | ${s.outcomes} | ${s.gapLeftOpen} | ${s.vaultFilesChanged} | ${s.reportInconsistent} | ${f(s.maxExposureSeconds)} | ${f(s.maxTimeToCloseSeconds)} | ${f(s.maxStallSeconds)} |`);
+    lines.push(`| ${s.scenario} | ${s.runs} | ${s.outcomes} | ${s.undefinedOutcome} | ${s.gapLeftOpen} | ${s.vaultFilesChanged} | ${s.reportInconsistent} | ${f(s.maxExposureSeconds)} | ${f(s.maxTimeToCloseSeconds)} | ${f(s.maxStallSeconds)} |`);
   }
   lines.push('', '## Runs', '', '| scenario | run | outcome | gap closed | files changed | report ok | exposure s | time-to-close s | stall s | note |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const r of records) {
@@ -484,8 +488,8 @@ async function main() {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(`${out}.json`, JSON.stringify({ meta, summary: summarize(records), runs: records }, null, 2) + '\n');
   writeFileSync(`${out}.md`, renderMarkdown(records, meta));
-  const bad = records.filter((r) => !r.gapClosed || r.vaultFilesChanged > 0 || r.reportConsistent === false);
-  process.stderr.write(`${records.length} runs, ${bad.length} with the gap open, vault files changed or an inconsistent report; table in ${out}.md\n`);
+  const bad = records.filter((r) => !r.gapClosed || r.vaultFilesChanged > 0 || r.reportConsistent === false || !definedOutcome(r.outcome));
+  process.stderr.write(`${records.length} runs, ${bad.length} with the gap open, vault files changed, an inconsistent report or no defined outcome; table in ${out}.md\n`);
   process.exitCode = bad.length ? 1 : 0;
 }
 
