@@ -9,7 +9,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { stringify } from 'yaml';
-import { runIrctl } from '../clients/irctl';
+import { irctlWith } from './helpers/irctl';
 import { createWorker } from '../workers/worker';
 import { ensureSentinels } from '../workers/sentinels';
 import { isolatedRecoveryCycle } from '../workflows';
@@ -61,16 +61,7 @@ async function recordHistory(handle: WorkflowHandle, name: string): Promise<void
 async function irctl(tq: string, ...argv: string[]) {
   const configPath = join(t.dir, 'config.yaml');
   writeFileSync(configPath, stringify(t.config));
-  const saved = { ...process.env };
-  Object.assign(process.env, { IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq });
-  const out: string[] = [];
-  const err: string[] = [];
-  try {
-    const code = await runIrctl(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    process.env = saved;
-  }
+  return irctlWith({ IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq })(...argv);
 }
 
 describeTemporal('gap sentinel, vault hold and error boundary against the lab', () => {
@@ -100,7 +91,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       expect(gapClosed()).toBe(false);
       const at = Date.now();
       await handle.terminate('test: terminate mid-cycle');
-      const early = await irctl(tq, 'status', VAULT);
+      const early = await irctl(tq, 'cycle', 'status', VAULT);
       expect(early.code).toBe(1);
       expect(early.err).toContain('ended TERMINATED without running its close path: the gap may have been left open');
       expect(early.err).toMatch(/devices now: gap (OPEN|closed)/);
@@ -113,7 +104,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       });
       expect(incidents[0]).toMatchObject({ vaultId: VAULT, kind: 'holder-ended-without-release', holder: { workflowId: handle.workflowId, status: 'TERMINATED' } });
       expect(incidents[0].found).toMatch(/ports up|replication enabled/);
-      const later = await irctl(tq, 'status', VAULT);
+      const later = await irctl(tq, 'cycle', 'status', VAULT);
       expect(later.err).toContain('devices now: gap closed');
       expect(later.err).toContain('sentinel: last incident holder-ended-without-release');
       const s = await sentinel(tq).query(sentinelStatusQuery);

@@ -4,21 +4,21 @@
  * configuration and secrets) and what the vault's sentinel last saw and did.
  */
 import type { Client } from '@temporalio/client';
-import { loadConfig } from '../../config/load';
+import type { Config } from '../../config/schema';
 import { gapIsOpen } from '../../activities/link';
 import { realDeps } from '../../workers/worker';
-import { sentinelStatusQuery, sentinelWorkflowId, TASK_QUEUE } from '../../workflows/messages';
+import { sentinelStatusQuery, sentinelWorkflowId } from '../../workflows/messages';
 
-export async function endedWithoutStatus(client: Client, vaultId: string, how: string): Promise<string[]> {
-  const lines = [`the last cycle on vault ${vaultId} ended ${how} without running its close path: the gap may have been left open`];
+export async function endedWithoutStatus(client: Client, config: Config, vaultId: string, workflowId: string, execution: string, taskQueue: string): Promise<string[]> {
+  const lines = [`the last cycle on vault ${vaultId} (${workflowId}) ended ${execution} without running its close path: the gap may have been left open`];
   try {
-    const gap = await gapIsOpen(realDeps(loadConfig()), vaultId);
+    const gap = await gapIsOpen(realDeps(config), vaultId);
     lines.push(`devices now: gap ${gap.open ? 'OPEN' : 'closed'} (${gap.detail})`);
   } catch (err) {
     lines.push(`devices now: could not ask them from here (${(err as Error).message})`);
   }
   try {
-    const s = await client.workflow.getHandle(sentinelWorkflowId(vaultId, process.env.IR_TASK_QUEUE ?? TASK_QUEUE)).query(sentinelStatusQuery);
+    const s = await client.workflow.getHandle(sentinelWorkflowId(vaultId, taskQueue)).query(sentinelStatusQuery);
     if (s.lastCheck) lines.push(`sentinel: last check ${s.lastCheck.at}: ${s.lastCheck.detail}`);
     if (s.holder) lines.push(`sentinel: vault held by ${s.holder.workflowId} since ${s.holder.since}`);
     if (s.lastIncident) lines.push(`sentinel: last incident ${s.lastIncident.kind} closed ${s.lastIncident.closedAt} (${s.lastIncident.found})`);

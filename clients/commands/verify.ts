@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { buildManifest, compareManifests, entriesPathOf, headerPath, readManifestInfo, type Finding, type HashAlgorithm } from '../../activities/hashing';
 import { sha256OfFile } from '../../activities/hashing/manifest';
 import { escapeName, needsEscape } from '../../activities/hashing/paths';
-import type { Command } from '../irctl';
-import { parse, parseAlgo, requireDir } from './manifest';
+import { parse, type Command } from '../cli';
+import { parseAlgo, requireDir } from './manifest';
 
 export const verifyCommand: Command = {
   summary: 'check a tree against a manifest (exit 0 match, 1 findings)',
@@ -18,7 +18,6 @@ export const verifyCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parse(args, ctx, {
       algo: { type: 'string' },
-      json: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
     });
     if (positionals.length < 2) ctx.usageError(positionals.length === 0 ? 'missing DIR and MANIFEST' : 'missing MANIFEST');
@@ -41,7 +40,7 @@ export const verifyCommand: Command = {
       await buildManifest(dir, fresh, { algorithm, concurrency, exclude: excludeManifest(dir, manifest) });
       const result = await compareManifests(manifest, fresh);
       findings.push(...result.findings);
-      if (values.json) {
+      if (ctx.json) {
         ctx.out(JSON.stringify({ ok: findings.length === 0, ...result, findings }, null, 2));
       } else {
         for (const f of findings) ctx.out(`${printable(f.path)}: FAILED (${f.class})${f.detail ? ` ${f.detail}` : ''}`);
