@@ -114,14 +114,34 @@ class Env {
     await this.startServer();
   }
 
+  ready = new WeakMap<ChildProcess, Promise<void>>();
+
   spawnWorker(): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
       cwd: ROOT,
       env: { ...process.env, IR_CONFIG: this.configPath, TEMPORAL_ADDRESS: this.server.address, IR_TASK_QUEUE: this.taskQueue },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.on('data', () => undefined);
+    // The worker prints its sentinels just before it starts polling: from then on it can take over work.
+    this.ready.set(
+      child,
+      new Promise<void>((resolve) => {
+        let seen = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (seen.includes('sentinels:')) resolve();
+        });
+        child.once('exit', () => resolve());
+      }),
+    );
     return child;
+  }
+
+  /** Two live workers, both polling: a kill then measures the takeover, not a worker still booting. */
+  async workersReady(): Promise<void> {
+    this.ensureWorkers();
+    await Promise.all(this.workers.map((w) => this.ready.get(w)));
   }
 
   /** SIGKILLs the worker that runs the pending activity (by its identity pid@host), else the first one. */
@@ -385,7 +405,7 @@ export async function runChaos(opts: ChaosOptions): Promise<RunRecord[]> {
       const scenario = scenarios[name];
       if (!scenario) throw new Error(`unknown scenario ${name}; known: ${scenarioNames.join(', ')}`);
       for (let run = 1; run <= opts.runs; run++) {
-        env.ensureWorkers();
+        await env.workersReady();
         const copiesRoot = env.lab.config.vaults[0].vault.copiesMountPath;
         const before = hashTree(copiesRoot);
         const t0 = Date.now();
