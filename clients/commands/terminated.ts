@@ -6,13 +6,15 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema';
 import { gapIsOpen } from '../../activities/link';
-import { realDeps } from '../../workers/worker';
+import { openSwitch } from '../../activities/drivers/switch';
+import { openDataDomain } from '../../activities/drivers/datadomain/cli';
 import { sentinelStatusQuery, sentinelWorkflowId } from '../../workflows/messages';
 
 export async function endedWithoutStatus(client: Client, config: Config, vaultId: string, workflowId: string, execution: string, taskQueue: string): Promise<string[]> {
   const lines = [`the last cycle on vault ${vaultId} (${workflowId}) ended ${execution} without running its close path: the gap may have been left open`];
   try {
-    const gap = await gapIsOpen(realDeps(config), vaultId);
+    // Read only: no alert sink needed (nothing here raises one).
+    const gap = await gapIsOpen({ config, openSwitch, openDataDomain, alert: async () => undefined }, vaultId);
     lines.push(`devices now: gap ${gap.open ? 'OPEN' : 'closed'} (${gap.detail})`);
   } catch (err) {
     lines.push(`devices now: could not ask them from here (${(err as Error).message})`);
