@@ -194,7 +194,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
   test('error boundary: a DD channel cut during REPLICATE is retried and the cycle completes; a rejected login fails at once', async () => {
     await lab({});
     const tq = `boundary-${seq}`;
-    t.lab.addFault({ device: 'vault-dd', match: '^replication enable', output: '', cut: true, times: 1 });
+    t.lab.addFault({ device: 'vault-dd', match: '^replication enable', kind: 'drop', times: 1 });
     const w = await worker(tq);
     await w.runUntil(async () => {
       const result = await (await start(tq)).result();

@@ -351,10 +351,10 @@ const scenarios: Record<string, Scenario> = {
   },
 
   'fault-channel-cut-replicate': async (env) => {
-    env.lab.lab.addFault({ device: 'vault-dd', match: '^replication enable', output: '', cut: true, times: 1 });
+    env.lab.lab.addFault({ device: 'vault-dd', match: '^replication enable', kind: 'drop', times: 1 });
     const handle = await env.startCycle();
     const { outcome, result } = await env.outcomeOf(handle);
-    return { outcome, exposureSeconds: result?.exposure.seconds, reportConsistent: reportConsistent(result), note: 'vault-dd channel cut once on `replication enable`' };
+    return { outcome, exposureSeconds: result?.exposure.seconds, reportConsistent: reportConsistent(result), note: 'vault-dd connection dropped once on `replication enable`' };
   },
 
   'fault-fastcopy': async (env) => {
