@@ -26,6 +26,7 @@ import type { BackupRecord } from '../workflows/messages';
 /** The protected jobs kept running past backup.drainTimeout: the cycle ends in PREFLIGHT, gap untouched. */
 export class BackupDrainTimeoutError extends Error {
   override name = 'BackupDrainTimeoutError';
+  readonly retryable = false; // already waited drainTimeout: a retry would only keep the cycle waiting longer
 }
 
 /** Sleeps in one-second steps with a heartbeat each, so a cancellation reaches the activity within a second. */

@@ -25,6 +25,7 @@ import { readGnuManifestEntries } from './hashing/manifest';
 // Temporal takes the failure type from the class name: the workflow matches 'DrillRefused'.
 export class DrillRefused extends Error {
   override name = 'DrillRefused';
+  readonly retryable = false;
 }
 
 const DRILL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;

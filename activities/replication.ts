@@ -19,6 +19,7 @@ type VaultAccessOpen = <T>(fn: (dd: DataDomainCli) => Promise<T>) => Promise<T>;
 
 export class SyncStalledError extends Error {
   override name = 'SyncStalledError';
+  readonly retryable = false; // already waited stallSeconds without progress: take the close path
 }
 
 export async function disableReplication(dd: DataDomainCli, contexts: string[]): Promise<void> {

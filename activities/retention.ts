@@ -14,6 +14,7 @@ import type { CopyInfo } from '../workflows/messages';
 
 export class LockError extends Error {
   override name = 'LockError';
+  readonly retryable = false; // the storage refused or did not confirm the lock: retrying will not change its mind
 }
 
 // The lock is computed from the storage's clock; this margin keeps a lock requested at exactly the

@@ -7,6 +7,7 @@ import { configSchema, type Config, type SecretRef, type VaultConfig } from './s
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly retryable = false; // a wrong config stays wrong until someone fixes it
 }
 
 export const DEFAULT_CONFIG = 'config/lab.yaml';

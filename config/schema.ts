@@ -188,6 +188,10 @@ export const vaultSchema = z.strictObject({
   backup: backupSchema.optional(),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
+  // The gap sentinel (workflows/sentinel.ts): how often it asks the devices whether the gap is open.
+  sentinel: z.strictObject({ period: duration.default(60) }).prefault({}),
+  // One operation per vault: a second cycle on a held vault waits for it, or is refused naming the holder.
+  hold: z.strictObject({ onBusy: z.enum(['wait', 'refuse']).default('wait') }).prefault({}),
   // The cycle's schedule, and the recovery point objective it must meet (irctl schedule apply checks it).
   schedule: scheduleSchema.optional(),
   rpo: duration.optional(),

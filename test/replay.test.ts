@@ -10,7 +10,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-describe('recorded cycle histories replay on the current workflow code', () => {
+describe('recorded workflow histories replay on the current workflow code', () => {
   let bundle: WorkflowBundleWithSourceMap;
   beforeAll(async () => {
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
@@ -18,6 +18,8 @@ describe('recorded cycle histories replay on the current workflow code', () => {
 
   test('there are golden histories for the main paths', () => {
     expect(files).toEqual(expect.arrayContaining(['cycle-validated.json', 'cycle-suspect.json', 'cycle-aborted-converge.json', 'cycle-failed-lock.json', 'cycle-cancelled.json']));
+    // The vault hold and the sentinel (test/sentinel.test.ts records these).
+    expect(files).toEqual(expect.arrayContaining(['cycle-waited-for-hold.json', 'sentinel-terminated-holder.json', 'sentinel-hand-opened.json']));
     // closeAfter=converge with snapshots (issue 6): the same paths on the new order.
     expect(files).toEqual(expect.arrayContaining(['cycle-converge-validated.json', 'cycle-converge-suspect.json', 'cycle-converge-aborted-converge.json', 'cycle-converge-failed-lock.json', 'cycle-converge-cancelled.json']));
   });

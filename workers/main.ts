@@ -2,10 +2,11 @@
  * Worker entry point. Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
  * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE. Secrets are read by activities at run time.
  */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureSearchAttributes } from '../clients/search-attributes';
 import { loadConfig } from '../config/load';
+import { ensureSentinels } from './sentinels';
 import { createWorker } from './worker';
 
 async function run() {
@@ -15,7 +16,6 @@ async function run() {
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
   const admin = await Connection.connect({ address });
   await ensureSearchAttributes(admin, process.env.TEMPORAL_NAMESPACE ?? 'default');
-  await admin.close();
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker({
     connection,
@@ -24,6 +24,10 @@ async function run() {
     taskQueue: process.env.IR_TASK_QUEUE,
   });
   console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}`);
+  // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).
+  const sentinels = await ensureSentinels(new Client({ connection: admin, namespace: process.env.TEMPORAL_NAMESPACE }), config, worker.options.taskQueue);
+  await admin.close();
+  console.log(`sentinels: ${sentinels.join(', ')}`);
   await worker.run(); // stops on SIGINT/SIGTERM
   await connection.close();
 }

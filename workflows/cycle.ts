@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { BEFORE_OPEN_PATCH, DECIDE_PATCH, decisionNeeded, decisionOutcome, OperatorDesk } from './decide';
+import { VaultHold } from './hold';
 import {
   IrGapState,
   IrPhase,
@@ -35,42 +36,44 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Errors that retrying cannot fix: bad config, a host key nobody pinned, wrong credentials, a device saying no.
-const permanent = ['ConfigError', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError', 'LockError', 'CertificatePinError'];
+// Whether an error is worth retrying is the error's own classification, applied where it crosses into Temporal
+// (activities/boundary.ts): no class-name lists here. Activities touching the gap heartbeat every second while
+// they run (activities/liveness.ts), so a short heartbeat timeout hands a lost worker's attempt to another
+// worker within seconds.
 
 const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: permanent },
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
 });
 
 // Activities that open part of the gap: on abort the workflow waits until they have really stopped, so a
 // late `no shutdown` or `replication enable` can never land after the close path verified the gap shut.
 const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 
 const { lockCopy } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+  heartbeatTimeout: '5 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 
 // Long polls and hashing heartbeat; a lost worker is noticed within the heartbeat timeout and the
 // retry resumes from the last heartbeat's checkpoint.
 const { awaitSync, awaitSnapshot, hashTree, validateCopy } = proxyActivities<Activities>({
   startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '10 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: [...permanent, 'SyncStalledError'] },
+  heartbeatTimeout: '5 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
 });
 
 // The close path never gives up: unlimited attempts (maximumAttempts unset), backoff capped at a minute,
 // every error retried.
 const { closeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' }, // no maximumAttempts: unlimited
 });
 
@@ -80,7 +83,7 @@ const { backupHold, backupKeepHold } = proxyActivities<Activities>({
   startToCloseTimeout: '24 hours', // bounded by backup.drainTimeout inside
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...permanent, 'BackupDrainTimeoutError'] },
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 // Releasing a hold retries like the close path: a backup schedule left disabled is an outage of its own.
 const { backupRelease } = proxyActivities<Activities>({
@@ -166,6 +169,12 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   let snapshotRequested = false;
   let work = { replicationSeconds: 0, sourceHashSeconds: 0, isolatedDataSeconds: 0 };
 
+  // One operation per vault: the vault's sentinel grants the hold (workflows/hold.ts, workflows/sentinel.ts).
+  const hold = new VaultHold(vaultId, (a) => {
+    status.hold = a.state === 'granted' ? { state: 'held', since: a.at } : { state: 'waiting', heldBy: a.heldBy, since: a.since };
+  });
+  let gapSeenClosedAt: string | undefined;
+
   enter('PREFLIGHT');
   let gapTouched = false;
   let failure: unknown;
@@ -175,13 +184,17 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   let backupKept: Promise<unknown> | undefined;
   try {
     await main.run(async () => {
+      if (patched('vault-hold')) gapSeenClosedAt = (await hold.acquire()).gapSeenClosedAt;
       const plan = await preflight(vaultId, policyIn);
       policy = plan.policy;
       desk.setPolicy(policy);
       status.exposure.maxOpenSeconds = policy.maxOpenSeconds;
       // A gap found open (a hand-opened port, an earlier crash) is ours to close from here on.
       status.gap = plan.gapOpenAtStart ? 'open' : 'closed';
-      if (plan.gapOpenAtStart) log.warn('gap found open at start', { detail: plan.gapDetail });
+      if (plan.gapOpenAtStart) {
+        log.warn('gap found open at start', { detail: plan.gapDetail });
+        status.inheritedGap = { found: plan.gapDetail, openSinceAtLatest: gapSeenClosedAt, closedBy: `this cycle's close path (${info.workflowId})` };
+      }
       // approval.beforeOpen: a person approves before the gap opens; no approval, the gap is never touched.
       if (policy.approval?.beforeOpen && patched(BEFORE_OPEN_PATCH)) {
         if (plan.gapOpenAtStart) {
@@ -281,7 +294,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     failure = err;
     status.lastError = forcedClose
       ? `the gap was open for maxOpen (${policy?.maxOpenSeconds} s): forced closed`
-      : status.abort && isCancellation(err)
+      : status.abort && (isCancellation(err) || main.consideredCancelled) // an abort that met a dying activity is still an abort
         ? `aborted by ${status.abort.by}: ${status.abort.reason}`
         : rootMessage(err);
     log.error('cycle interrupted', { phase: status.phase, error: status.lastError });
@@ -337,7 +350,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
     ? (decisionOutcome(status) ?? (status.verdict === 'clean' ? 'validated' : 'suspect'))
     : forcedClose
       ? 'failed'
-      : status.abort && isCancellation(failure)
+      : status.abort && (isCancellation(failure) || main.consideredCancelled)
         ? 'aborted'
         : cancelled
           ? 'cancelled'
@@ -349,6 +362,9 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   // Recording runs even when the workflow itself was cancelled: the report says exactly what happened.
   result.report = await CancellationScope.nonCancellable(() => recordReport(vaultId, status.copyId, result));
   status.reportPath = result.report.path;
+  // The gap is closed and the report written: the vault is free for the next operation.
+  await CancellationScope.nonCancellable(() => hold.release());
+  if (status.hold) status.hold = { ...status.hold, state: 'released' };
   enter('DONE');
   Object.assign(result, status, { outcome });
 

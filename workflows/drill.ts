@@ -11,18 +11,17 @@ import { parseAbortRequest } from './messages';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const permanent = ['ConfigError', 'DrillRefused', 'UnknownHostKeyError', 'HostKeyMismatchError', 'AuthenticationError', 'DeviceCommandError'];
-
+// Whether a failure is retried is the error's own classification (activities/boundary.ts): no class-name lists.
 const { planDrill, recordDrill } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1s', nonRetryableErrorTypes: permanent },
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
 });
 
 // Restores, hashing and checks heartbeat: an abort reaches them within a second or two.
 const { restoreApp, verifyApp, runAppCheck } = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 
 // Cleaning the sandbox is retried until it succeeds: a drill never leaves restored data behind.

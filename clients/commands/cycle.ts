@@ -11,6 +11,7 @@ import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycle
 import { ProgressTracker } from '../progress';
 import { measuredCycleSeconds } from '../rpo';
 import { configOf, vaultArg } from '../vaults';
+import { endedWithoutStatus } from './terminated';
 
 /** Operators' decisions and abort as the workflow names them (workflows/messages.ts: approve, reject, abort). */
 export const DECISION_UPDATES = { approve: 'approve', reject: 'reject', abort: 'abort' } as const;
@@ -161,7 +162,10 @@ const status: Command = {
     return withClient(ctx.connection, async (client) => {
       const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, false);
       const { status: s, execution } = await statusOf(handle);
-      if (!s) throw new CliError(`the last cycle on vault ${vault.id} (${handle.workflowId}) ended ${execution} without a status (terminated?)`, ExitCode.FAILED);
+      if (!s) {
+        const lines = await endedWithoutStatus(client, configOf(ctx), vault.id, handle.workflowId, String(execution), ctx.taskQueue ?? process.env.IR_TASK_QUEUE ?? TASK_QUEUE);
+        throw new CliError(lines.join('\n'), ExitCode.FAILED);
+      }
       ctx.emit({ workflowId: handle.workflowId, execution, ...s }, () => [`workflow ${handle.workflowId} (${execution})`, ...formatStatus(s)]);
       return ExitCode.OK;
     });

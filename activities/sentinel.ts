@@ -1,0 +1,49 @@
+/**
+ * What the gap sentinel asks of the world: is any part of the gap open (the devices' own answer, through the
+ * same gapIsOpen the cycle's PREFLIGHT uses), is the vault's holder still running (Temporal's answer), and the
+ * incident record when it had to close the gap itself.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { ActivityDeps } from './deps';
+import { vaultAccess } from './deps';
+import { gapIsOpen } from './link';
+import { recordIncidentFile } from './incidents';
+import type { Holder, Incident } from '../workflows/messages';
+
+export function sentinelActivities(deps: ActivityDeps) {
+  return {
+    /** The devices' answer, and the sentinel period from the vault configuration (read each time). */
+    async checkGap(vaultId: string): Promise<{ open: boolean; detail: string; at: string; periodSeconds: number }> {
+      const periodSeconds = vaultAccess(deps, vaultId).vault.sentinel.period;
+      const gap = await gapIsOpen(deps, vaultId);
+      return { ...gap, at: new Date().toISOString(), periodSeconds };
+    },
+
+    /** RUNNING, or how the holder's run ended (TERMINATED, COMPLETED, FAILED, ...), or NOT_FOUND. */
+    async holderStatus(holder: Holder): Promise<string> {
+      try {
+        const d = await Context.current().client.workflow.getHandle(holder.workflowId, holder.runId).describe();
+        return d.status.name;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+        throw err;
+      }
+    },
+
+    /** Writes the incident to the evidence store and raises a critical alert naming the vault. */
+    async recordIncident(incident: Incident): Promise<{ path: string }> {
+      const path = await recordIncidentFile(deps.config.evidenceDir, incident);
+      await deps.alert({
+        severity: 'critical',
+        vaultId: incident.vaultId,
+        summary:
+          incident.kind === 'holder-ended-without-release'
+            ? `vault ${incident.vaultId}: ${incident.holder?.workflowId} ended ${incident.holder?.status} holding the vault; the sentinel closed the gap (${incident.found})`
+            : `vault ${incident.vaultId}: the gap was open with no operation holding the vault (${incident.found}); the sentinel closed it`,
+        detail: path,
+      });
+      return { path };
+    },
+  };
+}

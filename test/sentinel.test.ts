@@ -1,0 +1,223 @@
+/**
+ * Safety beyond one cycle, on the dev server against the lab: the gap sentinel closes what a terminated cycle
+ * left open, one operation per vault whatever the workflow id, and the error boundary's retry decisions.
+ * The gap is always judged by the lab's switch and vault DD.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { stringify } from 'yaml';
+import { irctlWith } from './helpers/irctl';
+import { createWorker } from '../workers/worker';
+import { ensureSentinels } from '../workers/sentinels';
+import { isolatedRecoveryCycle } from '../workflows';
+import { readIncidents } from '../activities/incidents';
+import { cycleWorkflowId, pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
+import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+
+jest.setTimeout(240_000);
+
+const PERIOD = 3;
+let bundle: WorkflowBundleWithSourceMap;
+let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+let t: TestLab;
+let seq = 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await Promise.resolve(fn()).catch(() => undefined);
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+const phaseOf = async (h: WorkflowHandle): Promise<Phase | undefined> => ((await h.query(statusQuery)) as CycleStatus).phase;
+const gapClosed = () => t.lab.vaultPortsDown() && !t.lab.replication().enabled;
+
+async function lab(options: Parameters<typeof startTestLab>[0], onBusy: 'wait' | 'refuse' = 'wait') {
+  t = await startTestLab(options);
+  const v = t.config.vaults[0];
+  v.sentinel.period = PERIOD;
+  v.hold.onBusy = onBusy;
+}
+
+function start(taskQueue: string, workflowId = `sentinel-test-${Date.now()}-${seq++}`) {
+  return temporal.client.workflow.start(isolatedRecoveryCycle, { taskQueue, workflowId, args: [VAULT, {}] });
+}
+
+/** IR_RECORD_HISTORIES=1 keeps the sentinel's history as a golden fixture (test/replay.test.ts replays it). */
+async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.IR_RECORD_HISTORIES !== '1') return;
+  writeFileSync(join(__dirname, 'histories', `${name}.json`), historyToJSON(await handle.fetchHistory()));
+}
+
+/** irctl in process, against this test's lab config and task queue. */
+async function irctl(tq: string, ...argv: string[]) {
+  const configPath = join(t.dir, 'config.yaml');
+  writeFileSync(configPath, stringify(t.config));
+  return irctlWith({ IR_CONFIG: configPath, TEMPORAL_ADDRESS: process.env.TEMPORAL_TEST_ADDRESS, IR_TASK_QUEUE: tq })(...argv);
+}
+
+describeTemporal('gap sentinel, vault hold and error boundary against the lab', () => {
+  beforeAll(async () => {
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    temporal = await connectTemporal();
+  });
+  afterAll(async () => {
+    await temporal?.close();
+  });
+  afterEach(async () => {
+    if (!gapClosed()) console.error('gap open after test', t.lab.portStates(), t.lab.replication());
+    expect(gapClosed()).toBe(true);
+    await t.close();
+  });
+
+  const worker = (taskQueue: string) => createWorker({ connection: temporal.native, config: t.config, taskQueue, workflowBundle: bundle });
+  const sentinel = (tq: string) => temporal.client.workflow.getHandle(sentinelWorkflowId(VAULT, tq));
+
+  test('a cycle terminated during CONVERGE: the sentinel closes the gap within one period and records an incident', async () => {
+    await lab({ bandwidthBytesPerSec: 64 * 1024 });
+    const tq = `term-${seq}`;
+    const w = await worker(tq);
+    await w.runUntil(async () => {
+      const handle = await start(tq, cycleWorkflowId(VAULT));
+      await waitFor('CONVERGE', async () => (await phaseOf(handle)) === 'CONVERGE');
+      expect(gapClosed()).toBe(false);
+      const at = Date.now();
+      await handle.terminate('test: terminate mid-cycle');
+      const early = await irctl(tq, 'cycle', 'status', VAULT);
+      expect(early.code).toBe(1);
+      expect(early.err).toContain('ended TERMINATED without running its close path: the gap may have been left open');
+      expect(early.err).toMatch(/devices now: gap (OPEN|closed)/);
+      await waitFor('gap closed by the sentinel', () => gapClosed(), (PERIOD + 20) * 1000);
+      const seconds = (Date.now() - at) / 1000;
+      expect(seconds).toBeLessThan(PERIOD + 20); // one period plus the close itself, on a loaded 2-core machine
+      const incidents = await waitFor('incident recorded', async () => {
+        const list = await readIncidents(t.config.evidenceDir, VAULT);
+        return list.length ? list : undefined;
+      });
+      expect(incidents[0]).toMatchObject({ vaultId: VAULT, kind: 'holder-ended-without-release', holder: { workflowId: handle.workflowId, status: 'TERMINATED' } });
+      expect(incidents[0].found).toMatch(/ports up|replication enabled/);
+      const later = await irctl(tq, 'cycle', 'status', VAULT);
+      expect(later.err).toContain('devices now: gap closed');
+      expect(later.err).toContain('sentinel: last incident holder-ended-without-release');
+      const s = await sentinel(tq).query(sentinelStatusQuery);
+      expect(s.holder).toBeUndefined();
+      expect(s.incidents).toBe(1);
+      // The next cycle runs (the hold was freed after the close) and validates.
+      const next = await (await start(tq)).result();
+      expect(next.outcome).toBe('validated');
+      await recordHistory(sentinel(tq), 'sentinel-terminated-holder');
+      await sentinel(tq).terminate('test done');
+    });
+  });
+
+  test('two cycles for one vault under different workflow ids: the second waits visibly and never runs beside the first', async () => {
+    await lab({ bandwidthBytesPerSec: 1024 * 1024 });
+    const tq = `two-${seq}`;
+    const w = await worker(tq);
+    const [a, b] = await w.runUntil(async () => {
+      const first = await start(tq, `first-${Date.now()}`);
+      await waitFor('first in REPLICATE or later', async () => ['REPLICATE', 'CONVERGE'].includes((await phaseOf(first)) ?? ''));
+      const second = await start(tq, `other-${Date.now()}`);
+      const waiting = await waitFor('second waiting', async () => {
+        const s = (await second.query(statusQuery)) as CycleStatus;
+        return s.hold?.state === 'waiting' ? s : undefined;
+      });
+      expect(waiting.hold?.heldBy).toBe(first.workflowId);
+      expect(waiting.phase).toBe('PREFLIGHT');
+      const results = await Promise.all([first.result(), second.result()]);
+      await recordHistory(second, 'cycle-waited-for-hold');
+      return results;
+    });
+    expect(a.outcome).toBe('validated');
+    expect(b.outcome).toBe('validated');
+    const closeEnd = Date.parse(a.phases.find((p) => p.phase === 'CLOSE')!.endedAt!);
+    const openStart = Date.parse(b.phases.find((p) => p.phase === 'OPEN')!.startedAt);
+    expect(openStart).toBeGreaterThanOrEqual(closeEnd);
+  });
+
+  test('with hold.onBusy refuse, a second cycle is refused naming the holder and touches nothing', async () => {
+    await lab({ bandwidthBytesPerSec: 256 * 1024 }, 'refuse');
+    const tq = `refuse-${seq}`;
+    const w = await worker(tq);
+    await w.runUntil(async () => {
+      const first = await start(tq, `holder-${Date.now()}`);
+      await waitFor('first in CONVERGE', async () => (await phaseOf(first)) === 'CONVERGE');
+      const second = await start(tq, `intruder-${Date.now()}`);
+      const err = await second.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as any;
+      expect(cause.message).toContain(`held by workflow ${first.workflowId}`);
+      const result = cause.details[0] as CycleResult;
+      expect(result.phases.map((p) => p.phase)).not.toContain('OPEN');
+      expect(gapClosed()).toBe(false); // the first cycle's gap was not touched by the refused one
+      expect((await first.result()).outcome).toBe('validated');
+    });
+  });
+
+  test('a gap opened by hand with no cycle running is closed by the sentinel the worker starts', async () => {
+    await lab({});
+    const tq = `hand-${seq}`;
+    const w = await worker(tq);
+    await w.runUntil(async () => {
+      await ensureSentinels(temporal.client, t.config, tq);
+      await ensureSentinels(temporal.client, t.config, tq); // idempotent: the same one keeps running
+      await waitFor('first check', async () => (await sentinel(tq).query(sentinelStatusQuery)).lastCheck);
+      t.lab.setPort('GigabitEthernet1/0/2', 'up');
+      await waitFor('port back down', () => t.lab.vaultPortsDown(), (PERIOD + 20) * 1000);
+      const [incident] = await waitFor('incident', async () => {
+        const l = await readIncidents(t.config.evidenceDir, VAULT);
+        return l.length ? l : undefined;
+      });
+      expect(incident).toMatchObject({ vaultId: VAULT, kind: 'gap-open-without-holder' });
+      expect(incident.found).toContain('GigabitEthernet1/0/2');
+      expect(incident.openSinceAtLatest).toBeDefined();
+      // A pause needs a reason and ends by itself.
+      const refused = (args: unknown) => sentinel(tq).executeUpdate('pauseSentinel', { args: [args] }).then(() => 'accepted', (e: any) => String(e.cause?.message));
+      expect(await refused({ by: 'ops', minutes: 10 })).toMatch(/"reason" is required/);
+      expect(await refused({ reason: 'switch firmware upgrade', by: 'ops', minutes: 100000 })).toMatch(/"minutes" must be .* ends by itself/);
+      const paused = await sentinel(tq).executeUpdate(pauseSentinelUpdate, { args: [{ reason: 'switch firmware upgrade', by: 'ops', minutes: 1 / 60 }] });
+      expect(paused.pause).toMatchObject({ reason: 'switch firmware upgrade', by: 'ops' });
+      await waitFor('pause expired by itself', async () => !(await sentinel(tq).query(sentinelStatusQuery)).pause, 30_000);
+      await recordHistory(sentinel(tq), 'sentinel-hand-opened');
+      await sentinel(tq).terminate('test done');
+    });
+  });
+
+  test('error boundary: a DD channel cut during REPLICATE is retried and the cycle completes; a rejected login fails at once', async () => {
+    await lab({});
+    const tq = `boundary-${seq}`;
+    t.lab.addFault({ device: 'vault-dd', match: '^replication enable', kind: 'drop', times: 1 });
+    const w = await worker(tq);
+    await w.runUntil(async () => {
+      const result = await (await start(tq)).result();
+      expect(result.outcome).toBe('validated');
+    });
+    // Wrong password for the vault DD: AuthenticationError is not retryable, PREFLIGHT fails on its first attempt.
+    const bad = join(t.dir, 'wrong-password');
+    writeFileSync(bad, 'not-the-password\n');
+    t.config.vaults[0].vault.dd.password = { file: bad };
+    const tq2 = `auth-${seq}`;
+    const w2 = await worker(tq2);
+    await w2.runUntil(async () => {
+      const handle = await start(tq2);
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(((err as WorkflowFailedError).cause as Error).message).toMatch(/rejected the login/);
+      const history = await handle.fetchHistory();
+      const starts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+      expect(starts.every((e) => (e.activityTaskStartedEventAttributes!.attempt ?? 1) === 1)).toBe(true);
+      const failed = (history.events ?? []).find((e) => e.activityTaskFailedEventAttributes);
+      expect(failed?.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo).toMatchObject({ type: 'AuthenticationError', nonRetryable: true });
+    });
+    await sentinel(tq).terminate('test done').catch(() => undefined);
+    await sentinel(tq2).terminate('test done').catch(() => undefined);
+  });
+});
+

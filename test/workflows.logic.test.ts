@@ -1,0 +1,279 @@
+/**
+ * The workflows' own logic on the dev server with stub activities (no lab, no devices): abort in every phase,
+ * the maxOpen timer, the outcome table, the vault hold and the sentinel's decisions. Seconds per test.
+ * The stubs are a model of the gap (open/closed) and record what was called; the workflows are the real ones.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { gapSentinel, isolatedRecoveryCycle } from '../workflows';
+import {
+  abortSignal,
+  releaseHoldSignal,
+  requestHoldSignal,
+  sentinelStatusQuery,
+  sentinelWorkflowId,
+  statusQuery,
+  type CycleResult,
+  type CycleStatus,
+  type Holder,
+  type Incident,
+  type Phase,
+} from '../workflows/messages';
+import { connectTemporal, describeTemporal } from './helpers/temporal';
+
+jest.setTimeout(120_000);
+
+let bundle: WorkflowBundleWithSourceMap;
+let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+let seq = 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A model of one vault's gap and what the activities did to it. */
+class World {
+  open = false;
+  calls: string[] = [];
+  incidents: Incident[] = [];
+  blockIn?: string; // the activity that blocks (heartbeating) until cancelled
+  onBusy: 'wait' | 'refuse' = 'wait';
+  period = 1;
+}
+
+/** Heartbeats until cancelled (the real long activities do the same). */
+async function blockUntilCancelled(): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(100);
+  }
+}
+
+function stubActivities(w: World) {
+  const step =
+    <T>(name: string, fn: (...args: any[]) => T) =>
+    async (...args: any[]): Promise<T> => {
+      w.calls.push(name);
+      if (w.blockIn === name) await blockUntilCancelled();
+      return fn(...args);
+    };
+  const sentinelSignal = async (vaultId: string, signal: typeof requestHoldSignal | typeof releaseHoldSignal, arg: any) => {
+    const { taskQueue } = Context.current().info;
+    await Context.current().client.workflow.signalWithStart(gapSentinel, {
+      workflowId: sentinelWorkflowId(vaultId, taskQueue),
+      taskQueue,
+      args: [{ vaultId }],
+      signal: signal as any,
+      signalArgs: [arg],
+    });
+  };
+  return {
+    preflight: step('preflight', (_vaultId: string, policyIn: Record<string, unknown> = {}) => ({
+      policy: { retentionSeconds: 600, maxOpenSeconds: 600, pollIntervalSeconds: 1, stallSeconds: 60, linkUpTimeoutSeconds: 10, algorithm: 'sha256' as const, ...policyIn },
+      gapOpenAtStart: w.open,
+      gapDetail: w.open ? 'ports up: Gi1/0/1' : 'all ports down; replication disabled',
+    })),
+    openLink: step('openLink', () => {
+      w.open = true;
+      return { upAt: new Date().toISOString(), ports: [] };
+    }),
+    enableReplication: step('enableReplication', () => ({ syncPoint: new Date().toISOString() })),
+    awaitSync: step('awaitSync', () => ({ syncedAsOf: new Date().toISOString(), seconds: 1 })),
+    lockCopy: step('lockCopy', () => ({ copyId: 'c', mtreePath: '/data/col1/ir-copies/c', files: 1, bytes: 1, lockedUntil: new Date().toISOString(), lockMode: 'governance' })),
+    hashTree: step('hashTree', () => ({ side: 'source' as const, path: '/m', digest: 'sha256:0', root: '0', algorithm: 'sha256', files: 1, bytes: 1, seconds: 0 })),
+    validateCopy: step('validateCopy', () => ({
+      verdict: 'clean' as const,
+      equal: true,
+      counts: {},
+      reasons: [],
+      scores: {},
+      source: {} as any,
+      copy: {} as any,
+      detailPath: '/v',
+      findings: [],
+    })),
+    closeLink: step('closeLink', () => {
+      w.open = false;
+      return { verifiedAt: new Date().toISOString(), ports: [], replicationDisabled: true };
+    }),
+    recordReport: step('recordReport', () => ({ path: '/r.json', digest: 'sha256:0', markdownPath: '/r.md' })),
+    requestVaultHold: async (vaultId: string, holder: Holder) => {
+      w.calls.push('requestVaultHold');
+      await sentinelSignal(vaultId, requestHoldSignal, { ...holder, onBusy: w.onBusy });
+      return { onBusy: w.onBusy };
+    },
+    releaseVaultHold: async (vaultId: string, holder: Holder) => {
+      w.calls.push('releaseVaultHold');
+      await sentinelSignal(vaultId, releaseHoldSignal, holder);
+    },
+    checkGap: async () => ({ open: w.open, detail: w.open ? 'ports up: Gi1/0/1' : 'all ports down', at: new Date().toISOString(), periodSeconds: w.period }),
+    holderStatus: async (h: Holder) => (await Context.current().client.workflow.getHandle(h.workflowId, h.runId).describe()).status.name,
+    recordIncident: async (i: Incident) => {
+      w.incidents.push(i);
+      return { path: '/incidents.jsonl' };
+    },
+  };
+}
+
+async function withWorker<T>(w: World, fn: (tq: string) => Promise<T>): Promise<T> {
+  const tq = `logic-${process.pid}-${seq++}`;
+  const worker = await Worker.create({
+    connection: temporal.native,
+    taskQueue: tq,
+    workflowBundle: bundle,
+    activities: stubActivities(w),
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
+  });
+  return worker.runUntil(async () => {
+    try {
+      return await fn(tq);
+    } finally {
+      await temporal.client.workflow.getHandle(sentinelWorkflowId('v1', tq)).terminate('test done').catch(() => undefined);
+    }
+  });
+}
+
+const startCycle = (tq: string, policy: Record<string, unknown> = {}, id = `logic-cycle-${Date.now()}-${seq++}`) =>
+  temporal.client.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: id, args: ['v1', policy] });
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+const statusOf = (h: WorkflowHandle) => h.query(statusQuery) as Promise<CycleStatus>;
+
+async function failed(h: WorkflowHandle): Promise<CycleResult> {
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return ((err as WorkflowFailedError).cause as any).details[0] as CycleResult;
+}
+
+describeTemporal('workflow logic with stub activities', () => {
+  beforeAll(async () => {
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    temporal = await connectTemporal();
+  });
+  afterAll(async () => {
+    await temporal?.close();
+  });
+
+  const phaseActivity: Array<[Phase, string, boolean]> = [
+    ['PREFLIGHT', 'preflight', false],
+    ['OPEN', 'openLink', true],
+    ['REPLICATE', 'enableReplication', true],
+    ['CONVERGE', 'awaitSync', true],
+    ['LOCK', 'lockCopy', true],
+    ['VALIDATE', 'hashTree', true],
+  ];
+  test.each(phaseActivity)('abort in %s: outcome aborted, the close path runs iff the gap was touched, the hold is released', async (phase, activity, touched) => {
+    const w = new World();
+    w.blockIn = activity;
+    const result = await withWorker(w, async (tq) => {
+      const h = await startCycle(tq);
+      await until(`phase ${phase}`, async () => (await statusOf(h)).phase === phase && w.calls.includes(activity));
+      await h.signal(abortSignal, { reason: `abort in ${phase}`, by: 'test' });
+      return failed(h);
+    });
+    expect(result.outcome).toBe('aborted');
+    expect(result.abort).toMatchObject({ by: 'test', reason: `abort in ${phase}` });
+    expect(w.calls.includes('closeLink')).toBe(touched);
+    expect(w.open).toBe(false);
+    expect(w.calls.at(-1)).toBe('releaseVaultHold');
+    expect(result.hold?.state).toBe('released');
+  });
+
+  test('the maxOpen timer forces the close path while CONVERGE never ends', async () => {
+    const w = new World();
+    w.blockIn = 'awaitSync';
+    const result = await withWorker(w, async (tq) => failed(await startCycle(tq, { maxOpenSeconds: 2 })));
+    expect(result.outcome).toBe('failed');
+    expect(result.lastError).toContain('maxOpen (2 s)');
+    expect(w.open).toBe(false);
+  });
+
+  test('a clean run: validated, hold taken before PREFLIGHT and released after RECORD; an inherited open gap is reported', async () => {
+    const w = new World();
+    w.open = true; // a port left open before this cycle (e.g. by hand while the sentinel was paused)
+    w.period = 3600; // the sentinel must not race the cycle here
+    const result = await withWorker(w, async (tq) => (await startCycle(tq)).result());
+    expect(result.outcome).toBe('validated');
+    expect(w.calls[0]).toBe('requestVaultHold');
+    expect(w.calls.indexOf('recordReport')).toBeLessThan(w.calls.indexOf('releaseVaultHold'));
+    expect(result.inheritedGap).toMatchObject({ found: 'ports up: Gi1/0/1' });
+    expect(result.inheritedGap!.closedBy).toContain('close path');
+  });
+
+  test('hold: a second cycle waits for the first (status names the holder) and never overlaps; refuse mode fails at once', async () => {
+    const w = new World();
+    w.blockIn = 'awaitSync';
+    w.period = 3600;
+    await withWorker(w, async (tq) => {
+      const first = await startCycle(tq, {}, `first-${seq}`);
+      await until('first converging', async () => (await statusOf(first)).phase === 'CONVERGE');
+      const second = await startCycle(tq, {}, `second-${seq}`);
+      const waiting = await until('second waiting', async () => {
+        const s = await statusOf(second);
+        return s.hold?.state === 'waiting' ? s : undefined;
+      });
+      expect(waiting.hold!.heldBy).toBe(first.workflowId);
+      expect(w.calls.filter((c) => c === 'openLink')).toHaveLength(1);
+
+      w.onBusy = 'refuse';
+      const third = await startCycle(tq, {}, `third-${seq}`);
+      const refused = await failed(third);
+      expect(refused.lastError).toContain(`held by workflow ${first.workflowId}`);
+      expect(refused.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'RECORD']);
+
+      w.blockIn = undefined;
+      await first.signal(abortSignal, { reason: 'let the second run', by: 'test' });
+      expect((await failed(first)).outcome).toBe('aborted');
+      expect((await second.result()).outcome).toBe('validated');
+      const s = await temporal.client.workflow.getHandle(sentinelWorkflowId('v1', tq)).query(sentinelStatusQuery);
+      expect(s.holder).toBeUndefined();
+      expect(s.waiting).toEqual([]);
+    });
+  });
+
+  test('sentinel: a gap open with no holder is closed and recorded; a terminated holder is closed for first, then the waiter runs', async () => {
+    const w = new World();
+    await withWorker(w, async (tq) => {
+      const sentinel = await temporal.client.workflow.start(gapSentinel, { taskQueue: tq, workflowId: sentinelWorkflowId('v1', tq), args: [{ vaultId: 'v1' }] });
+      await until('first check', async () => (await sentinel.query(sentinelStatusQuery)).lastCheck);
+      w.open = true; // opened by hand
+      await until('closed by the sentinel', async () => !w.open && w.incidents.length === 1);
+      expect(w.incidents[0]).toMatchObject({ vaultId: 'v1', kind: 'gap-open-without-holder', found: 'ports up: Gi1/0/1' });
+      expect(w.incidents[0].openSinceAtLatest).toBeDefined();
+
+      w.blockIn = 'awaitSync';
+      const holder = await startCycle(tq, {}, `holder-${seq}`);
+      await until('holder converging', async () => (await statusOf(holder)).phase === 'CONVERGE');
+      const waiter = await startCycle(tq, {}, `waiter-${seq}`);
+      await until('waiter waiting', async () => (await statusOf(waiter)).hold?.state === 'waiting');
+      w.blockIn = undefined;
+      const closesBefore = w.calls.filter((c) => c === 'closeLink').length;
+      await holder.terminate('test: terminate the holder');
+      expect(w.open).toBe(true); // nobody closed it yet: the terminated cycle cannot
+      const result = await waiter.result();
+      expect(result.outcome).toBe('validated');
+      expect(w.incidents[1]).toMatchObject({ kind: 'holder-ended-without-release', holder: { workflowId: holder.workflowId, status: 'TERMINATED' } });
+      // The sentinel closed the gap before the waiter got the vault: its close comes before the waiter's open.
+      const after = w.calls.slice(w.calls.indexOf('closeLink', closesBefore > 0 ? nthIndex(w.calls, 'closeLink', closesBefore) : 0));
+      expect(after.indexOf('closeLink')).toBeLessThan(after.indexOf('openLink'));
+      expect(result.inheritedGap).toBeUndefined();
+    });
+  });
+});
+
+function nthIndex(xs: string[], x: string, n: number): number {
+  let seen = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] === x && ++seen === n) return i + 1;
+  return xs.length;
+}
