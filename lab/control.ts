@@ -1,6 +1,7 @@
 /**
  * The lab's HTTP control API (docs/lab-protocol.md "Control"): what a test or demo does *to* the lab that no
- * device protocol offers — inspect state, inject faults, hand-open ports, unleash ransomware.
+ * device protocol offers — inspect state, inject faults, hand-open ports, unleash ransomware, lift the WORM
+ * guard of the copies mount (the tamper switch, for tests that must damage a locked copy).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ export interface ControlTarget {
   clearFaults(): void;
   setPort(name: string, admin: 'up' | 'down'): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
+  setTamper(on: boolean): void;
 }
 
 const FaultBody = z.object({
@@ -22,6 +24,7 @@ const FaultBody = z.object({
   times: z.number().int().positive().optional(),
 });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
+const TamperBody = z.strictObject({ on: z.boolean() });
 
 class HttpError extends Error {
   constructor(
@@ -70,6 +73,10 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
     } catch (err) {
       throw new HttpError(404, (err as Error).message);
     }
+    return { ok: true };
+  }
+  if (req.method === 'POST' && p === '/tamper') {
+    t.setTamper(parse(TamperBody, await body(req)).on);
     return { ok: true };
   }
   if (req.method === 'POST' && p === '/ransomware') return t.ransomware(parse(RansomBody, await body(req)).count);

@@ -58,6 +58,8 @@ export interface LabEndpoints {
     copiesMountPath: string;
   };
   context: { source: string; destination: string };
+  /** Whether locked files refuse changes through the mount path (immutable attribute), and why not. */
+  worm: { immutable: boolean; reason?: string };
 }
 
 export interface Lab {
@@ -70,6 +72,8 @@ export interface Lab {
   replication(): { enabled: boolean; connection: string; bytesRemaining: number; filesRemaining: number; syncedAsOf: Date | null };
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
+  /** The tamper switch (tests): on lifts the WORM guard of the copies mount, off restores it. */
+  setTamper(on: boolean): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   close(): Promise<void>;
 }
@@ -99,6 +103,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const ports = new SwitchPorts(state, opts.linkUpDelayMs ?? 300);
   const faults = new Faults();
   const retention = new RetentionLock(copiesDir, state, opts.retention ?? { minSeconds: 60, maxSeconds: 1827 * 86400 });
+  if (!retention.immutable.available) {
+    log(`WARNING: locked copies are NOT immutable through the mount path: ${retention.immutable.reason}; the immutability probe will report this vault as not WORM`);
+  }
   const engine = new ReplicationEngine({
     srcDir: prodDir,
     dstDir: replicaDir,
@@ -122,6 +129,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   closers.push(async () => {
     ports.close();
     state.save();
+  });
+  // Locks expire on the lab's clock: lift the attribute then. On close, lift it everywhere (folder removable).
+  const expiry = setInterval(() => retention.expire(), 1000);
+  expiry.unref();
+  closers.push(async () => {
+    clearInterval(expiry);
+    retention.unsealAll();
   });
 
   try {
@@ -175,6 +189,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         unlink: async (rel) => retention.unlink(rel),
         write: async (rel, data) => retention.writeFile(rel, data),
       },
+      setTamper: (on) => {
+        log(`hand: tamper switch ${on ? 'ON: the copies mount is writable' : 'off: WORM guard restored'}`);
+        retention.setTamper(on);
+      },
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
@@ -192,12 +210,14 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             vaultPortsDown: ports.vaultPortsDown(),
             replication: engine.status(),
             locks: retention.locked().map((l) => ({ path: `${COPIES_MTREE}/${l.rel}`, until: l.until.toISOString() })),
+            worm: { immutable: retention.immutable.available, reason: retention.immutable.reason, tamper: retention.tamper },
             faults: faults.snapshot(),
           }),
           addFault: lab.addFault,
           clearFaults: lab.clearFaults,
           setPort: lab.setPort,
           ransomware: lab.ransomware,
+          setTamper: lab.setTamper,
         },
         host,
         want.control,
@@ -242,6 +262,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         copiesMountPath: copiesDir,
       },
       context,
+      worm: { immutable: retention.immutable.available, reason: retention.immutable.reason },
     };
     fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(lab.endpoints, null, 2) + '\n');
     return lab;
