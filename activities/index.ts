@@ -5,9 +5,11 @@
 import type { ActivityDeps } from './deps';
 import { linkActivities } from './link';
 import { preflightActivities } from './preflight';
+import { probeActivities } from './probe';
 import { replicationActivities } from './replication';
 import { reportActivities } from './report';
 import { retentionActivities } from './retention';
+import { scrubActivities } from './scrub';
 import { validationActivities } from './validation';
 
 export type { ActivityDeps } from './deps';
@@ -20,5 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...retentionActivities(deps),
     ...validationActivities(deps),
     ...reportActivities(deps),
+    ...probeActivities(deps),
+    ...scrubActivities(deps),
   };
 }

@@ -3,6 +3,7 @@
  * clients/commands/ and is registered in `commands`. Exit codes: 0 ok, 1 findings/failure, 2 usage error.
  */
 import { abortCommand, startCommand, statusCommand } from './commands/cycle';
+import { evidenceCommand } from './commands/evidence';
 import { manifestCommand } from './commands/manifest';
 import { verifyCommand } from './commands/verify';
 
@@ -29,6 +30,7 @@ export const commands: Record<string, Command> = {
   abort: abortCommand,
   manifest: manifestCommand,
   verify: verifyCommand,
+  evidence: evidenceCommand,
 };
 
 class UsageError extends Error {}

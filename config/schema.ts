@@ -80,6 +80,16 @@ export const vaultSchema = z.strictObject({
       algorithm: z.enum(['sha256', 'blake3']).default('sha256'),
     })
     .prefault({}),
+  // Scrubbing of locked copies (workflows/scrub.ts): every copy re-hashed at least once per `period`, the scrub
+  // running every `interval`, reading at most `maxBytesPerSecond` so cycles keep their speed.
+  scrub: z
+    .strictObject({
+      period: duration.default(7 * 86400),
+      interval: duration.default(86400),
+      maxBytesPerSecond: z.number().positive().default(50 * 1024 * 1024),
+    })
+    .refine((s) => s.interval <= s.period, { message: 'scrub.interval must not be longer than scrub.period (every copy is covered within a period)' })
+    .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
 });

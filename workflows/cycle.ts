@@ -9,6 +9,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -48,6 +49,12 @@ const { openLink, enableReplication } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
+});
+
+// The immutability probe (activities/probe.ts): its own errors never fail the cycle, they go into the report.
+const { probeImmutability } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: permanent },
 });
 
@@ -237,13 +244,23 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
           : 'failed';
   if (failure && status.verdict === 'none') status.verdict = 'failed';
 
+  // With the gap closed and a copy landed: does the storage really refuse to change a locked file?
+  if (status.copy && !cancelled && patched('worm-probe')) {
+    status.probe = await probeImmutability(vaultId, status.copyId, `cycle ${status.copyId}`).catch((err: unknown) => ({
+      canary: '',
+      attempts: [],
+      worm: false,
+      error: rootMessage(err),
+    }));
+  }
+
   enter('RECORD');
   const result: CycleResult = { ...status, outcome };
   // Recording runs even when the workflow itself was cancelled: the report says exactly what happened.
   result.report = await CancellationScope.nonCancellable(() => recordReport(vaultId, status.copyId, result));
   status.reportPath = result.report.path;
   enter('DONE');
-  Object.assign(result, status, { outcome });
+  Object.assign(result, status, { outcome, evidence: result.report.evidence });
 
   if (outcome === 'cancelled') throw failure;
   if (failure) {

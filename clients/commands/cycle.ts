@@ -11,7 +11,7 @@ import { abortSignal, cycleWorkflowId, parseAbortRequest, statusQuery, TASK_QUEU
 import type { Command, CommandContext } from '../irctl';
 import { parse } from './manifest';
 
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const connection = await Connection.connect({ address, connectTimeout: 5000 }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${address} (${err.message}); set TEMPORAL_ADDRESS`);
@@ -23,7 +23,7 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-function vaultArg(positionals: string[], ctx: CommandContext): string {
+export function vaultArg(positionals: string[], ctx: CommandContext): string {
   if (positionals.length !== 1) ctx.usageError(positionals.length ? `unexpected argument '${positionals[1]}'` : 'missing VAULT');
   const vaultId = positionals[0];
   try {
