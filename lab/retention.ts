@@ -66,9 +66,14 @@ export class RetentionLock {
 
   /** The tamper switch: on lifts the guard and the immutable attribute; off puts them back. */
   setTamper(on: boolean): void {
-    this.tampering = on;
-    if (on) this.unsealAll();
-    else this.reseal();
+    if (on) {
+      this.tampering = true;
+      this.unsealAll();
+    } else {
+      this.refresh(); // take what was done to the locks meanwhile (a pulled-back atime), then seal again
+      this.tampering = false;
+      this.reseal();
+    }
   }
 
   /** Puts the attribute on every file whose lock still runs (start, tamper off). */
