@@ -4,8 +4,9 @@
  * Temporal history, the next cycle's report lists the incident, `irctl evidence verify` names a rewritten
  * evidence record, `irctl verify --copy` fails against the history's root, and the probe reports a non-WORM vault.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
@@ -31,13 +32,23 @@ const show = (label: string, text: string) => {
   if (process.env.IR_SHOW_OUTPUT === '1') process.stdout.write(`\n--- ${label}\n${text}\n`);
 };
 
+/** IR_RECORD_HISTORIES=1: golden histories of the new paths, replayed by test/replay.test.ts. */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.IR_RECORD_HISTORIES !== '1') return;
+  const dir = resolve(__dirname, 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(await temporal.client.workflow.getHandle(workflowId).fetchHistory()));
+}
+
 async function cycle(): Promise<CycleResult> {
   const handle = await temporal.client.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `scrub-test-cycle-${seq++}`, args: [VAULT, {}] });
   return handle.result();
 }
 
+let lastScrubId = '';
 async function scrub(opts: ScrubOptions): Promise<ScrubResult> {
-  return temporal.client.workflow.execute(scrubCopies, { taskQueue: tq, workflowId: `scrub-test-scrub-${seq++}`, args: [VAULT, opts] });
+  lastScrubId = `scrub-test-scrub-${seq++}`;
+  return temporal.client.workflow.execute(scrubCopies, { taskQueue: tq, workflowId: lastScrubId, args: [VAULT, opts] });
 }
 
 async function irctl(...argv: string[]) {
@@ -90,6 +101,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
       expect(r.probe?.attempts.map((a) => a.action).sort()).toEqual(['append', 'delete', 'rename', 'shorten-lock', 'write']);
     }
     expect(cycles[1].evidence!.chain.seq).toBeGreaterThan(cycles[0].evidence!.chain.seq);
+    return recordHistory('scrub-test-cycle-0', 'cycle-validated-worm-probe');
   });
 
   test('locked files refuse delete, append, overwrite, rename and a pulled-back atime through the mount path', () => {
@@ -160,6 +172,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     expect(got.some((g) => /^(content-differs|size-differs) /.test(g) && g.endsWith(appended))).toBe(true);
     expect(got).toContain(`lock-shortened ${victim.copy!.mtreePath}/${retouched}`);
     for (const s of r.scrubbed.filter((s) => s.copyId !== victim.copyId)) expect(s.ok).toBe(true);
+    await recordHistory(lastScrubId, 'scrub-tampered-copy');
     // The storage's report still lists the deleted file it once accepted.
     const state = (await fetch(`${t.lab.endpoints.control}/state`).then((x) => x.json())) as { locks: Array<{ path: string }> };
     expect(state.locks.map((l) => l.path)).toContain(`${victim.copy!.mtreePath}/${deleted}`);
