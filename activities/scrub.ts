@@ -36,8 +36,13 @@ export function pacer(bytesPerSecond: number, signal?: AbortSignal): (bytes: num
     const wait = start + (total / bytesPerSecond) * 1000 - Date.now();
     if (wait > 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        signal?.addEventListener('abort', done, { once: true });
       });
     }
     signal?.throwIfAborted();
