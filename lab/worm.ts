@@ -5,8 +5,8 @@
  * while the tamper switch is on (tests), and when the lab closes (so its folder can be removed); it is put back
  * on every still-locked file at start.
  *
- * Setting the attribute needs root (CAP_LINUX_IMMUTABLE) and a filesystem that supports it (ext4, xfs, btrfs;
- * not tmpfs or overlayfs). Where it cannot, `available` is false with the reason: the lab says so at start and
+ * Setting the attribute needs root (CAP_LINUX_IMMUTABLE) and a filesystem that supports it (ext4, xfs, btrfs,
+ * tmpfs since Linux 6.0; not NFS or most FUSE mounts). Where it cannot, `available` is false with the reason: the lab says so at start and
  * the cycle's immutability probe reports the vault as not WORM.
  */
 import { execFileSync } from 'node:child_process';
