@@ -15,7 +15,10 @@ import { isolatedRecoveryCycle, scrubCopies } from '../workflows';
 import type { CycleResult, ScrubOptions, ScrubResult } from '../workflows/messages';
 import { readCatalog } from '../activities/catalog';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
-import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+import { startTestLab, type TestLab } from './helpers/lab';
+
+// Its own vault id: other test files' cycles on the same dev server are history of `lab-vault`.
+const VAULT = 'scrub-vault';
 
 jest.setTimeout(240_000);
 
@@ -76,6 +79,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
     temporal = await connectTemporal();
     t = await startTestLab({ seed: { files: 30, totalBytes: 3 * 1024 * 1024 } });
+    t.config.vaults[0].id = VAULT;
     expect(t.lab.endpoints.worm.immutable).toBe(true); // CI runs as root on ext4: the guard must be real
     worker = await createWorker({ connection: temporal.native, config: t.config, taskQueue: tq, workflowBundle: bundle });
     running = worker.run();
@@ -187,7 +191,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     cycles.push(next);
     expect(next.evidence?.openIncidents).toBe(1);
     const md = readFileSync(next.report!.markdownPath, 'utf8');
-    expect(md).toContain('## Open incidents of vault lab-vault (1)');
+    expect(md).toContain(`## Open incidents of vault ${VAULT} (1)`);
     expect(md).toContain(victim.copyId);
     expect(JSON.parse(readFileSync(next.report!.path, 'utf8')).openIncidents[0].id).toBe(bad.incidentId);
 
