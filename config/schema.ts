@@ -51,6 +51,27 @@ export const dataDomainSchema = z.strictObject({
   label: z.string().optional(),
 });
 
+/**
+ * When a vault's cycles (or, later, drills) run: a Temporal schedule reconciled by `irctl schedule apply`.
+ * Exactly one of `every` (an interval, optionally shifted by `offset`) or `cron` (one or more cron lines).
+ */
+export const scheduleSchema = z
+  .strictObject({
+    every: duration.optional(),
+    offset: duration.optional(),
+    cron: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    timezone: z.string().optional(),
+    // Each start is delayed by a random amount up to this: window openings an attacker cannot predict.
+    jitter: duration.default(0),
+    catchupWindow: duration.default(600),
+    pauseOnFailure: z.boolean().default(true),
+    notes: z.string().optional(),
+  })
+  .refine((s) => (s.every === undefined) !== (s.cron === undefined), { error: 'give exactly one of every (an interval like 12h) or cron (like "0 2 * * *")' })
+  .refine((s) => s.offset === undefined || s.every !== undefined, { error: 'offset applies to every; with cron write the time in the cron line', path: ['offset'] })
+  .refine((s) => s.every === undefined || s.offset === undefined || s.offset < s.every, { error: 'offset must be shorter than every', path: ['offset'] });
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
 export const vaultSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
   description: z.string().optional(),
@@ -92,6 +113,9 @@ export const vaultSchema = z.strictObject({
     .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
+  // The cycle's schedule, and the recovery point objective it must meet (irctl schedule apply checks it).
+  schedule: scheduleSchema.optional(),
+  rpo: duration.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -13,3 +13,6 @@ if (missing.length) {
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status || 1);
 }
+
+// irctl runs as plain JavaScript from dist/: compile it when missing or older than its sources.
+require('./build').ensureBuilt();

@@ -304,15 +304,28 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
         const handle = temporal.client.workflow.getHandle(cycleWorkflowId(VAULT));
         await waitForPhase(handle, 'CONVERGE');
         const second = await irctl('start', VAULT);
-        expect(second.code).toBe(1);
+        expect(second.code).toBe(5); // refused: one cycle per vault
         expect(second.err).toContain('a cycle is already running on vault lab-vault');
         const status = await irctl('status', VAULT);
         expect(status.out).toContain('phase CONVERGE  gap open');
         const noReason = await irctl('abort', VAULT);
         expect(noReason.code).toBe(2);
         expect(noReason.err).toContain('--reason is required');
+        // Live progress while waiting (plain lines: not a terminal): phase, gap, exposure, bytes to replicate.
+        const watching = irctl('cycle', 'watch', VAULT);
+        // Abort once awaitSync has heartbeated its byte count and the watcher (1 s polls) has had time to see it.
+        for (let i = 0; i < 150; i++) {
+          const { raw } = await handle.describe();
+          if (raw.pendingActivities?.some((a) => a.heartbeatDetails?.payloads?.length)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await new Promise((r) => setTimeout(r, 2500));
         expect((await irctl('abort', VAULT, '--reason', 'change freeze', '--by', 'bob')).code).toBe(0);
         await handle.result().catch(() => undefined);
+        const watched = await watching;
+        expect(watched.code).toBe(1); // aborted: not a copy to recover from
+        expect(watched.out).toMatch(/CONVERGE +gap open +exposure \d+\.\d s +\d+\.\d MiB to replicate/);
+        expect(watched.out).toContain('outcome aborted');
       });
       const after = await irctl('status', VAULT);
       expect(after.out).toContain('gap closed');

@@ -250,7 +250,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     expect(badCopy.code).toBe(2);
     expect(badCopy.err).toContain("--copy '../etc' is not a copy id");
     const unknownCopy = await irctl('verify', '--copy', '20200101T000000Z-deadbeef');
-    expect(unknownCopy.code).toBe(1);
+    expect(unknownCopy.code).toBe(4); // not found
     expect(unknownCopy.err).toContain('has no cycle result in Temporal history');
     expect(existsSync(join(t.config.evidenceDir, 'no-such-vault'))).toBe(false);
   });

@@ -1,37 +1,37 @@
 /**
- * Operator commands for a vault's cycle: `irctl start|status|abort VAULT`. They talk to Temporal
- * (TEMPORAL_ADDRESS, default 127.0.0.1:7233) and check the vault id against the configuration (IR_CONFIG)
- * before sending anything, so a typo is a clear usage error rather than a cycle that fails later.
+ * `irctl cycle start|status|list|watch|abort|approve|reject`: a vault's cycles. The vault id is checked
+ * against the configuration before anything is sent, so a typo is a usage error, not a cycle that fails later.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { findVault, loadConfig } from '../../config/load';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { checkPolicyOverride } from '../../activities/preflight';
-import { isolatedRecoveryCycle } from '../../workflows';
-import { abortSignal, cycleWorkflowId, parseAbortRequest, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/messages';
-import type { Command, CommandContext } from '../irctl';
-import { parse } from './manifest';
+import { cycleWorkflowId, parseAbortRequest, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/messages';
+import { CliError, ExitCode, parse, parseJsonOption, UsageError, type Command, type CommandContext, type CommandGroup } from '../cli';
+import { withClient } from '../connection';
+import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
+import { ProgressTracker } from '../progress';
+import { measuredCycleSeconds } from '../rpo';
+import { configOf, vaultArg } from '../vaults';
 
-export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address, connectTimeout: 5000 }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${address} (${err.message}); set TEMPORAL_ADDRESS`);
-  });
-  try {
-    return await fn(new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }));
-  } finally {
-    await connection.close();
-  }
+/** Operators' decisions and abort as the workflow names them (workflows/messages.ts: approve, reject, abort). */
+export const DECISION_UPDATES = { approve: 'approve', reject: 'reject', abort: 'abort' } as const;
+
+export interface DecisionRequest {
+  by: string;
+  reason: string;
+  ticket?: string;
 }
 
-export function vaultArg(positionals: string[], ctx: CommandContext): string {
-  if (positionals.length !== 1) ctx.usageError(positionals.length ? `unexpected argument '${positionals[1]}'` : 'missing VAULT');
-  const vaultId = positionals[0];
-  try {
-    findVault(loadConfig(), vaultId);
-  } catch (err) {
-    ctx.usageError((err as Error).message);
-  }
-  return vaultId;
+/** The fields of a DECIDE question irctl shows (a subset of workflows/messages.ts Decision). */
+interface DecisionView {
+  stage: string;
+  state: string;
+  why?: string;
+  deadline?: string;
+  onTimeout?: string;
+  by?: string;
+  reason?: string;
+  ticket?: string;
+  decidedAt?: string;
 }
 
 export function formatStatus(s: CycleStatus): string[] {
@@ -42,105 +42,259 @@ export function formatStatus(s: CycleStatus): string[] {
   }
   for (const p of s.phases) lines.push(`  ${p.phase.padEnd(10)} ${p.startedAt}${p.seconds !== undefined ? `  ${p.seconds.toFixed(1)} s` : '  …'}`);
   if (s.abort) lines.push(`abort: by ${s.abort.by} at ${s.abort.at}: ${s.abort.reason}`);
+  // DECIDE's questions and answers (workflows/messages.ts Decision), the current one last.
+  const decisions = (s as { decisions?: DecisionView[] }).decisions ?? [];
+  for (const d of decisions) {
+    lines.push(
+      d.state === 'pending'
+        ? `decision (${d.stage}): PENDING until ${d.deadline ?? '?'} (then ${d.onTimeout ?? '?'}): ${d.why ?? ''}; irctl cycle approve|reject ${s.vaultId} --reason ...`
+        : `decision (${d.stage}): ${d.state} by ${d.by ?? '?'}${d.decidedAt ? ` at ${d.decidedAt}` : ''}${d.reason ? `: ${d.reason}` : ''}${d.ticket ? ` [${d.ticket}]` : ''}`,
+    );
+  }
   if (s.lastError) lines.push(`error: ${s.lastError}`);
   for (const m of s.rejectedMessages) lines.push(`rejected: ${m}`);
   for (const f of s.findings.slice(0, 10)) lines.push(`  ${f.severity} ${f.class} ${f.path}${f.detail ? ` — ${f.detail}` : ''}`);
   return lines;
 }
 
-export const startCommand: Command = {
+/** A closed cycle's status is its result (kept in history, readable with no worker); a running one answers the query. */
+async function statusOf(handle: WorkflowHandle): Promise<{ status?: CycleStatus | CycleResult; execution: string }> {
+  const { status: execution } = await handle.describe();
+  if (execution.name === 'RUNNING') return { status: await handle.query<CycleStatus>('status'), execution: execution.name };
+  const status = await handle.result().catch((err: Error) => (err.cause as { details?: CycleResult[] } | undefined)?.details?.[0]);
+  return { status, execution: execution.name };
+}
+
+const noCycle = (vaultId: string, running: boolean) =>
+  new CliError(running ? `vault ${vaultId} has no running cycle; irctl cycle list --vault ${vaultId} shows past ones` : `no cycle has run on vault ${vaultId} (workflow ${cycleWorkflowId(vaultId)})`, ExitCode.NOT_FOUND);
+
+/** Waits for the cycle to end, drawing its progress; exit 0 only when the copy validated (or was approved). */
+async function follow(handle: WorkflowHandle, ctx: CommandContext, typicalSeconds?: number, intervalMs = 1000): Promise<number> {
+  const tracker = new ProgressTracker(ctx, typicalSeconds);
+  let done = false;
+  const result = handle.result().then(
+    (r: CycleResult) => r,
+    (err: Error) => (err.cause as { details?: CycleResult[] } | undefined)?.details?.[0] ?? err,
+  );
+  void result.finally(() => (done = true));
+  if (!ctx.json) {
+    while (!done) {
+      try {
+        const status = await handle.query<CycleStatus>('status');
+        tracker.show(await tracker.sample(handle, status));
+      } catch {
+        // the first workflow task has not run yet, or the cycle just ended
+      }
+      await Promise.race([result, new Promise((r) => setTimeout(r, intervalMs))]);
+    }
+    tracker.done();
+  }
+  const final = await result;
+  if (final instanceof Error) throw new CliError(`the cycle ended without a result: ${final.message}`, ExitCode.FAILED);
+  ctx.emit(final, () => formatStatus(final));
+  return final.outcome === 'validated' || (final.outcome as string) === 'approved' ? ExitCode.OK : ExitCode.FAILED;
+}
+
+const workflowIdOption = { 'workflow-id': { type: 'string', short: 'w' } } as const;
+
+const start: Command = {
   summary: 'start a cycle on a vault (one at a time per vault)',
-  usage: "irctl start VAULT [--policy '{\"maxOpenSeconds\":1800}'] [--wait]",
+  usage: "irctl cycle start VAULT [--policy '{\"maxOpenSeconds\":1800}'] [--wait] [--json]",
   async run(args, ctx) {
     const { values, positionals } = parse(args, ctx, { policy: { type: 'string' }, wait: { type: 'boolean', default: false } });
-    const vaultId = vaultArg(positionals, ctx);
+    const config = configOf(ctx);
+    const vault = vaultArg(positionals, ctx, config);
     let policy = {};
     if (values.policy !== undefined) {
+      const raw = parseJsonOption(values.policy as string, '--policy', `'{"maxOpenSeconds":1800}'`, ctx);
       try {
-        policy = checkPolicyOverride(JSON.parse(values.policy as string));
+        policy = checkPolicyOverride(raw);
       } catch (err) {
         ctx.usageError(`--policy: ${(err as Error).message}`);
       }
     }
-    return withClient(async (client) => {
-      let handle;
+    return withClient(ctx.connection, async (client) => {
+      const { WorkflowExecutionAlreadyStartedError } = await import('@temporalio/client');
+      const running = await findCycle(client, vault.id, { runningOnly: true });
+      if (running) {
+        throw new CliError(`a cycle is already running on vault ${vault.id} (${running.workflowId}): one cycle per vault at a time; see irctl cycle watch ${vault.id}`, ExitCode.REFUSED);
+      }
+      const { IrVault } = await import('../../workflows/messages');
+      let handle: WorkflowHandleWithFirstExecutionRunId;
       try {
-        handle = await client.workflow.start(isolatedRecoveryCycle, {
-          taskQueue: process.env.IR_TASK_QUEUE ?? TASK_QUEUE,
-          workflowId: cycleWorkflowId(vaultId),
-          args: [vaultId, policy],
+        handle = await client.workflow.start(CYCLE_WORKFLOW_TYPE, {
+          taskQueue: ctx.taskQueue ?? TASK_QUEUE,
+          workflowId: cycleWorkflowId(vault.id),
+          args: [vault.id, policy],
           workflowIdConflictPolicy: 'FAIL',
+          typedSearchAttributes: [{ key: IrVault, value: vault.id }],
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        ctx.err(`a cycle is already running on vault ${vaultId} (${cycleWorkflowId(vaultId)}): one cycle per vault at a time; see irctl status ${vaultId}`);
-        return 1;
+        throw new CliError(`a cycle is already running on vault ${vault.id} (${cycleWorkflowId(vault.id)}): one cycle per vault at a time; see irctl cycle status ${vault.id}`, ExitCode.REFUSED);
       }
-      ctx.out(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-      if (!values.wait) return 0;
-      const result = await handle.result().catch((err: Error) => {
-        ctx.err((err.cause as Error | undefined)?.message ?? err.message);
-        return undefined;
+      if (!values.wait) {
+        ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, vaultId: vault.id }, () => [`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`]);
+        return ExitCode.OK;
+      }
+      if (!ctx.json) ctx.out(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+      const typical = await measuredCycleSeconds(config.evidenceDir, vault.id).then((d) => median(d));
+      return follow(handle, ctx, typical);
+    });
+  },
+};
+
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : undefined);
+
+async function requireCycle(client: Client, vaultId: string, workflowId: string | undefined, runningOnly: boolean): Promise<WorkflowHandle> {
+  const handle = await findCycle(client, vaultId, { workflowId, runningOnly });
+  if (!handle) throw noCycle(vaultId, runningOnly);
+  return handle;
+}
+
+const status: Command = {
+  summary: "show a vault's current or last cycle: phase, gap, exposure, decision, findings",
+  usage: 'irctl cycle status VAULT [-w WORKFLOW_ID] [--json]',
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, ctx, workflowIdOption);
+    const vault = vaultArg(positionals, ctx);
+    return withClient(ctx.connection, async (client) => {
+      const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, false);
+      const { status: s, execution } = await statusOf(handle);
+      if (!s) throw new CliError(`the last cycle on vault ${vault.id} (${handle.workflowId}) ended ${execution} without a status (terminated?)`, ExitCode.FAILED);
+      ctx.emit({ workflowId: handle.workflowId, execution, ...s }, () => [`workflow ${handle.workflowId} (${execution})`, ...formatStatus(s)]);
+      return ExitCode.OK;
+    });
+  },
+};
+
+const list: Command = {
+  summary: 'list cycles (all vaults, or one), newest first, with phase, gap and verdict',
+  usage: 'irctl cycle list [--vault VAULT] [--running] [--limit N] [--json]',
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, ctx, { vault: { type: 'string' }, running: { type: 'boolean', default: false }, limit: { type: 'string', default: '20' } });
+    if (positionals.length) ctx.usageError(`unexpected argument '${positionals[0]}'`);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit <= 0) ctx.usageError(`--limit must be a positive integer, not '${values.limit}'`);
+    const vaultId = values.vault === undefined ? undefined : vaultArg([values.vault as string], ctx).id;
+    return withClient(ctx.connection, async (client) => {
+      const query = vaultId
+        ? cycleQuery(vaultId, values.running as boolean)
+        : `WorkflowType="${CYCLE_WORKFLOW_TYPE}"${values.running ? ' AND ExecutionStatus="Running"' : ''}`;
+      const { IrVault, IrPhase, IrGapState, IrVerdict } = await import('../../workflows/messages');
+      const rows = (await listCycles(client, query, limit)).map((wf) => ({
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        vaultId: wf.typedSearchAttributes.get(IrVault),
+        phase: wf.typedSearchAttributes.get(IrPhase),
+        gap: wf.typedSearchAttributes.get(IrGapState),
+        verdict: wf.typedSearchAttributes.get(IrVerdict),
+        decision: (wf.searchAttributes as Record<string, unknown[] | undefined>)?.IrDecision?.[0],
+        startTime: wf.startTime.toISOString(),
+        closeTime: wf.closeTime?.toISOString(),
+      }));
+      ctx.emit(rows, () =>
+        rows.length === 0
+          ? ['no cycles']
+          : rows.map((r) => `${r.startTime}  ${r.workflowId.padEnd(40)} ${r.status.padEnd(10)} ${String(r.phase ?? '-').padEnd(9)} gap ${String(r.gap ?? '-').padEnd(7)} ${r.verdict ?? '-'}${r.decision ? ` ${r.decision}` : ''}`),
+      );
+      return ExitCode.OK;
+    });
+  },
+};
+
+const watch: Command = {
+  summary: "follow a vault's running cycle live (phase, bytes, exposure so far, ETA) until it ends",
+  usage: 'irctl cycle watch VAULT [-w WORKFLOW_ID] [--json]',
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, ctx, workflowIdOption);
+    const config = configOf(ctx);
+    const vault = vaultArg(positionals, ctx, config);
+    return withClient(ctx.connection, async (client) => {
+      const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, false);
+      if (!ctx.json) ctx.out(`watching ${handle.workflowId}`);
+      return follow(handle, ctx, median(await measuredCycleSeconds(config.evidenceDir, vault.id)));
+    });
+  },
+};
+
+function decisionRequest(values: Record<string, string | boolean | undefined>, ctx: CommandContext): DecisionRequest {
+  const by = (values.by as string | undefined) ?? process.env.USER;
+  if (!by) ctx.usageError('--by NAME is required (who decides; it goes into the report)');
+  if (!values.reason) ctx.usageError('--reason TEXT is required: say why, it goes into the report');
+  const request: DecisionRequest = { by: by!, reason: values.reason as string };
+  if (values.ticket) request.ticket = values.ticket as string;
+  return request;
+}
+
+/** The update's failure as the workflow worded it (a validator's rejection), or undefined for other errors. */
+async function rejection(err: unknown): Promise<string | undefined> {
+  const { WorkflowUpdateFailedError } = await import('@temporalio/client');
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  return (err.cause as Error | undefined)?.message ?? err.message;
+}
+
+function decisionCommand(name: 'approve' | 'reject'): Command {
+  return {
+    summary: name === 'approve' ? 'approve a suspect copy waiting in DECIDE (it then counts as good)' : 'reject a copy waiting in DECIDE (it stays locked, marked rejected)',
+    usage: `irctl cycle ${name} VAULT --reason TEXT [--by NAME] [--ticket ID] [-w WORKFLOW_ID] [--json]`,
+    async run(args, ctx) {
+      const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' }, ticket: { type: 'string' }, ...workflowIdOption });
+      const vault = vaultArg(positionals, ctx);
+      const request = decisionRequest(values, ctx);
+      return withClient(ctx.connection, async (client) => {
+        const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
+        try {
+          // The reply is the workflow's DecisionReply: {message, phase, decision}.
+          const result = await handle.executeUpdate<{ message?: string } | undefined, [DecisionRequest]>(DECISION_UPDATES[name], { args: [request] });
+          ctx.emit({ workflowId: handle.workflowId, update: name, accepted: true, request, result: result ?? null }, () => [
+            `${name} accepted by ${handle.workflowId}${result?.message ? `: ${result.message}` : ''}`,
+          ]);
+          return ExitCode.OK;
+        } catch (err) {
+          const reason = await rejection(err);
+          if (reason === undefined) throw err;
+          throw new CliError(`${name} rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+        }
       });
-      if (result) for (const line of formatStatus(result)) ctx.out(line);
-      return result?.outcome === 'validated' ? 0 : 1;
-    });
-  },
-};
+    },
+  };
+}
 
-export const statusCommand: Command = {
-  summary: "show a vault's current or last cycle: phase, gap, exposure, findings",
-  usage: 'irctl status VAULT [--json]',
+const abort: Command = {
+  summary: "abort a vault's running cycle: it takes the close path (or ends a wait in DECIDE)",
+  usage: 'irctl cycle abort VAULT --reason TEXT [--by NAME] [--signal] [-w WORKFLOW_ID] [--json]',
   async run(args, ctx) {
-    const { values, positionals } = parse(args, ctx, { json: { type: 'boolean', default: false } });
-    const vaultId = vaultArg(positionals, ctx);
-    return withClient(async (client) => {
-      try {
-        const handle = client.workflow.getHandle(cycleWorkflowId(vaultId));
-        const { status: execution } = await handle.describe();
-        // A closed cycle's status is its result (kept in history), readable with no worker running;
-        // a running one answers the status query.
-        const status =
-          execution.name === 'RUNNING'
-            ? await handle.query(statusQuery)
-            : await handle.result().catch((err: Error) => (err.cause as { details?: CycleResult[] } | undefined)?.details?.[0]);
-        if (!status) {
-          ctx.err(`the last cycle on vault ${vaultId} ended ${execution.name} without a status (terminated?)`);
-          return 1;
-        }
-        if (values.json) ctx.out(JSON.stringify(status, null, 2));
-        else for (const line of formatStatus(status)) ctx.out(line);
-        return 0;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          ctx.err(`no cycle has run on vault ${vaultId} (workflow ${cycleWorkflowId(vaultId)})`);
-          return 1;
-        }
-        throw err;
-      }
-    });
-  },
-};
-
-export const abortCommand: Command = {
-  summary: "abort a vault's running cycle: it takes the close path",
-  usage: 'irctl abort VAULT --reason TEXT [--by NAME]',
-  async run(args, ctx) {
-    const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' } });
-    const vaultId = vaultArg(positionals, ctx);
+    const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' }, signal: { type: 'boolean', default: false }, ...workflowIdOption });
+    const vault = vaultArg(positionals, ctx);
     if (!values.reason) ctx.usageError('--reason is required: say why, it goes into the report');
-    const request = parseAbortRequest({ reason: values.reason, by: values.by ?? process.env.USER ?? 'irctl' });
-    if (!request.ok) return ctx.usageError(request.error);
-    return withClient(async (client) => {
-      const handle = client.workflow.getHandle(cycleWorkflowId(vaultId));
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') {
-        ctx.err(`vault ${vaultId} has no running cycle (last one is ${status.name})`);
-        return 1;
-      }
-      await handle.signal(abortSignal, request.value);
-      ctx.out(`abort sent to ${handle.workflowId}; the cycle closes the gap and records a report (irctl status ${vaultId})`);
-      return 0;
+    const parsed = parseAbortRequest({ reason: values.reason, by: values.by ?? process.env.USER ?? 'irctl' });
+    if (!parsed.ok) throw new UsageError(parsed.error);
+    return withClient(ctx.connection, async (client) => {
+      const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
+      let via: 'update' | 'signal' = 'update';
+      if (!values.signal) {
+        try {
+          await handle.executeUpdate(DECISION_UPDATES.abort, { args: [parsed.value] });
+        } catch (err) {
+          const reason = await rejection(err);
+          if (reason === undefined) throw err;
+          // A cycle started by older workflow code has the abort signal only.
+          if (!/no registered handler for update/i.test(reason)) throw new CliError(`abort rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+          via = 'signal';
+        }
+      } else via = 'signal';
+      if (via === 'signal') await handle.signal(DECISION_UPDATES.abort, parsed.value);
+      ctx.emit({ workflowId: handle.workflowId, abort: parsed.value, via }, () => [
+        `abort sent to ${handle.workflowId} (${via === 'update' ? 'accepted' : 'signal: a rejection shows in irctl cycle status'}); the cycle closes the gap and records a report`,
+      ]);
+      return ExitCode.OK;
     });
   },
+};
+
+export const command: CommandGroup = {
+  summary: 'cycles of a vault',
+  subcommands: { start, status, list, watch, abort, approve: decisionCommand('approve'), reject: decisionCommand('reject') },
 };

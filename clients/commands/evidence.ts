@@ -5,15 +5,14 @@
  * Exit 0 intact, 1 problems, 2 usage error.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { loadConfig } from '../../config/load';
 import { readCatalog } from '../../activities/catalog';
 import { verifyAgainstHistory, verifyChain, vaultDir } from '../../activities/evidence';
 import { vaultHistory } from '../../activities/history';
 import { scrubCopies } from '../../workflows';
 import { scrubWorkflowId, TASK_QUEUE, type ScrubOptions, type ScrubResult } from '../../workflows/messages';
-import type { Command, CommandContext } from '../irctl';
-import { vaultArg, withClient } from './cycle';
-import { parse } from './manifest';
+import { CliError, ExitCode, parse, type Command, type CommandGroup } from '../cli';
+import { withClient } from '../connection';
+import { configOf, vaultArg } from '../vaults';
 
 const short = (h: string | null) => (h ? `${h.slice(0, 19)}…` : 'none');
 
@@ -21,10 +20,10 @@ const verify: Command = {
   summary: "check the vault's evidence chain and copy roots against Temporal history",
   usage: 'irctl evidence verify [VAULT] [--json]',
   async run(args, ctx) {
-    const { values, positionals } = parse(args, ctx, { json: { type: 'boolean', default: false } });
-    const config = loadConfig();
-    const vaults = positionals.length ? [vaultArg(positionals, ctx)] : config.vaults.map((v) => v.id);
-    return withClient(async (client) => {
+    const { positionals } = parse(args, ctx, {});
+    const config = configOf(ctx);
+    const vaults = positionals.length ? [vaultArg(positionals, ctx, config).id] : config.vaults.map((v) => v.id);
+    return withClient(ctx.connection, async (client) => {
       let failed = false;
       const report: unknown[] = [];
       for (const vaultId of vaults) {
@@ -34,7 +33,7 @@ const verify: Command = {
         const historyProblems = await verifyAgainstHistory(chain, history);
         const ok = chain.problems.length === 0 && historyProblems.length === 0;
         failed ||= !ok;
-        if (values.json) {
+        if (ctx.json) {
           report.push({ vaultId, ok, records: chain.records, head: chain.head, cycles: history.length, chainProblems: chain.problems, historyProblems });
           continue;
         }
@@ -46,8 +45,8 @@ const verify: Command = {
         for (const p of historyProblems) ctx.out(`  copy ${p.copyId} (history ${p.workflowId} run ${p.runId}): ${p.problem}`);
         ctx.out(ok ? `  OK: every record fits the chain and every copy root matches history` : `  FAILED: ${chain.problems.length} chain problems, ${historyProblems.length} history mismatches`);
       }
-      if (values.json) ctx.out(JSON.stringify(report, null, 2));
-      return failed ? 1 : 0;
+      if (ctx.json) ctx.out(JSON.stringify(report, null, 2));
+      return failed ? ExitCode.FAILED : ExitCode.OK;
     });
   },
 };
@@ -60,35 +59,34 @@ const scrub: Command = {
       all: { type: 'boolean', default: false },
       'max-rate': { type: 'string' },
       wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
     });
-    const vaultId = vaultArg(positionals, ctx);
+    const vaultId = vaultArg(positionals, ctx).id;
     const opts: ScrubOptions = { all: values.all as boolean };
     if (values['max-rate'] !== undefined) {
       const n = Number(values['max-rate']);
       if (!(n > 0)) ctx.usageError(`--max-rate must be a positive number of bytes per second, not '${values['max-rate']}'`);
       opts.maxBytesPerSecond = n;
     }
-    return withClient(async (client) => {
+    return withClient(ctx.connection, async (client) => {
       let handle;
       try {
         handle = await client.workflow.start(scrubCopies, {
-          taskQueue: process.env.IR_TASK_QUEUE ?? TASK_QUEUE,
+          taskQueue: ctx.taskQueue ?? TASK_QUEUE,
           workflowId: scrubWorkflowId(vaultId),
           args: [vaultId, opts],
           workflowIdConflictPolicy: 'FAIL',
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        ctx.err(`a scrub is already running on vault ${vaultId} (${scrubWorkflowId(vaultId)})`);
-        return 1;
+        throw new CliError(`a scrub is already running on vault ${vaultId} (${scrubWorkflowId(vaultId)})`, ExitCode.REFUSED);
       }
-      ctx.out(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-      if (!values.wait) return 0;
+      if (!values.wait) {
+        ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, vaultId }, () => [`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`]);
+        return ExitCode.OK;
+      }
       const result = await handle.result();
-      if (values.json) ctx.out(JSON.stringify(result, null, 2));
-      else for (const line of formatScrub(result)) ctx.out(line);
-      return result.scrubbed.every((s) => s.ok) && result.probe?.worm ? 0 : 1;
+      ctx.emit(result, () => formatScrub(result));
+      return result.scrubbed.every((s) => s.ok) && result.probe?.worm ? ExitCode.OK : ExitCode.FAILED;
     });
   },
 };
@@ -106,15 +104,7 @@ export function formatScrub(r: ScrubResult): string[] {
   return lines;
 }
 
-const subcommands: Record<string, Command> = { verify, scrub };
-
-export const evidenceCommand: Command = {
-  summary: 'evidence chain checks and scrubbing: evidence verify [VAULT] | evidence scrub VAULT',
-  usage: 'irctl evidence verify [VAULT] [--json] | irctl evidence scrub VAULT [--all] [--max-rate N] [--wait]',
-  async run(args, ctx: CommandContext) {
-    const [sub, ...rest] = args;
-    const command = sub && Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
-    if (!command) return ctx.usageError(sub ? `unknown subcommand '${sub}': use verify or scrub` : 'missing subcommand: verify or scrub');
-    return command.run(rest, ctx);
-  },
+export const command: CommandGroup = {
+  summary: 'check the evidence chain and copy roots against Temporal history; scrub locked copies',
+  subcommands: { verify, scrub },
 };

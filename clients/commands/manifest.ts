@@ -1,8 +1,7 @@
 /** `irctl manifest DIR [--algo sha256|blake3] [-o FILE]`: write a manifest of a tree (GNU format + header + entries). */
 import { statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { buildManifest, type HashAlgorithm } from '../../activities/hashing';
-import type { Command, CommandContext } from '../irctl';
+import { parse, type Command, type CommandContext } from '../cli';
 
 export const manifestCommand: Command = {
   summary: 'write a manifest (sha256sum/b3sum format + Merkle root header) of a tree',
@@ -12,7 +11,6 @@ export const manifestCommand: Command = {
       algo: { type: 'string', default: 'sha256' },
       output: { type: 'string', short: 'o' },
       concurrency: { type: 'string' },
-      json: { type: 'boolean', default: false },
     });
     if (positionals.length !== 1) ctx.usageError(positionals.length === 0 ? 'missing DIR' : `unexpected argument '${positionals[1]}'`);
     const dir = requireDir(positionals[0], ctx);
@@ -22,7 +20,7 @@ export const manifestCommand: Command = {
     const started = Date.now();
     const info = await buildManifest(dir, out, { algorithm, concurrency });
     const seconds = (Date.now() - started) / 1000;
-    if (values.json) {
+    if (ctx.json) {
       ctx.out(JSON.stringify(info, null, 2));
     } else {
       ctx.out(`${info.manifestPath}: ${info.files} files, ${info.dirs} dirs, ${info.symlinks} symlinks, ${info.bytes} bytes in ${seconds.toFixed(2)} s`);
@@ -33,17 +31,7 @@ export const manifestCommand: Command = {
   },
 };
 
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-/** parseArgs with its errors (unknown option, missing value) turned into usage errors naming the argument. */
-export function parse(args: string[], ctx: CommandContext, options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
-  } catch (err) {
-    return ctx.usageError(err instanceof Error ? err.message : String(err));
-  }
-}
+export { parse } from '../cli';
 
 export function parseAlgo(value: string, ctx: CommandContext): HashAlgorithm {
   if (value === 'sha256' || value === 'blake3') return value;

@@ -9,12 +9,13 @@ import * as path from 'node:path';
 import { buildManifest, compareManifests, entriesPathOf, headerPath, readManifestInfo, type Finding, type HashAlgorithm } from '../../activities/hashing';
 import { sha256OfFile } from '../../activities/hashing/manifest';
 import { escapeName, needsEscape } from '../../activities/hashing/paths';
-import type { Command, CommandContext } from '../irctl';
-import { findVault, loadConfig } from '../../config/load';
+import { CliError, ExitCode, parse, type Command, type CommandContext } from '../cli';
+import { withClient } from '../connection';
+import { configOf, vaultArg } from '../vaults';
+import { findVault } from '../../config/load';
 import { readCatalog } from '../../activities/catalog';
 import { vaultHistory } from '../../activities/history';
-import { vaultArg, withClient } from './cycle';
-import { parse, parseAlgo, requireDir } from './manifest';
+import { parseAlgo, requireDir } from './manifest';
 
 export const verifyCommand: Command = {
   summary: 'check a tree against a manifest, or a locked copy against the root in Temporal history (exit 0 match, 1 findings)',
@@ -22,7 +23,6 @@ export const verifyCommand: Command = {
   async run(args, ctx) {
     const { values, positionals } = parse(args, ctx, {
       algo: { type: 'string' },
-      json: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
       copy: { type: 'string' },
       vault: { type: 'string' },
@@ -52,7 +52,7 @@ export const verifyCommand: Command = {
       await buildManifest(dir, fresh, { algorithm, concurrency, exclude: excludeManifest(dir, manifest) });
       const result = await compareManifests(manifest, fresh);
       findings.push(...result.findings);
-      if (values.json) {
+      if (ctx.json) {
         ctx.out(JSON.stringify({ ok: findings.length === 0, ...result, findings }, null, 2));
       } else {
         for (const f of findings) ctx.out(`${printable(f.path)}: FAILED (${f.class})${f.detail ? ` ${f.detail}` : ''}`);
@@ -74,18 +74,17 @@ export const verifyCommand: Command = {
  */
 async function verifyCopy(copyId: string, vaultOpt: string | undefined, ctx: CommandContext): Promise<number> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(copyId)) ctx.usageError(`--copy '${copyId}' is not a copy id (like 20261123T120000Z-1a2b3c4d)`);
-  const config = loadConfig();
-  if (vaultOpt !== undefined) vaultArg([vaultOpt], ctx);
-  // The catalog says which vault and execution; history has the last word (a catalog entry can be removed).
-  const candidates = vaultOpt ? [vaultOpt] : config.vaults.map((v) => v.id);
-  return withClient(async (client) => {
+  const config = configOf(ctx);
+  const candidates = vaultOpt !== undefined ? [vaultArg([vaultOpt], ctx, config).id] : config.vaults.map((v) => v.id);
+  // The catalog says which execution; history has the last word (a catalog entry can be removed).
+  return withClient(ctx.connection, async (client) => {
     for (const vaultId of candidates) {
       const known = (await readCatalog(config.evidenceDir, vaultId)).flatMap((e) => (e.workflow ? [e.workflow] : []));
       const h = (await vaultHistory(client, vaultId, known)).find((r) => r.copyId === copyId);
       if (!h) continue;
       if (!h.copyManifest) {
         ctx.err(`copy ${copyId} of vault ${vaultId}: its cycle (${h.workflowId} run ${h.runId}) ended ${h.outcome} without a copy manifest in history: nothing to check against`);
-        return 1;
+        return ExitCode.FAILED;
       }
       const vault = findVault(config, vaultId);
       const tree = path.join(vault.vault.copiesMountPath, copyId);
@@ -96,7 +95,7 @@ async function verifyCopy(copyId: string, vaultOpt: string | undefined, ctx: Com
         const info = existsSync(tree) ? await buildManifest(tree, fresh, { algorithm: h.copyManifest.algorithm as HashAlgorithm }) : null;
         if (info?.root === h.copyManifest.root) {
           ctx.out(`OK: ${info.files} files, ${info.bytes} bytes hash to the root recorded in Temporal history`);
-          return 0;
+          return ExitCode.OK;
         }
         ctx.out(info ? `FAILED: the copy hashes to ${info.root}, not to the root in history` : `FAILED: the copy ${tree} is gone`);
         const evidence = await readManifestInfo(h.copyManifest.path).catch(() => null);
@@ -106,13 +105,12 @@ async function verifyCopy(copyId: string, vaultOpt: string | undefined, ctx: Com
           const diff = await compareManifests(h.copyManifest.path, fresh);
           for (const f of diff.findings) ctx.out(`${printable(f.path)}: FAILED (${f.class})${f.detail ? ` ${f.detail}` : ''}`);
         }
-        return 1;
+        return ExitCode.FAILED;
       } finally {
         await fsp.rm(tmp, { recursive: true, force: true });
       }
     }
-    ctx.err(`copy ${copyId} has no cycle result in Temporal history${vaultOpt ? ` of vault ${vaultOpt}` : ''}: it cannot be checked against history`);
-    return 1;
+    throw new CliError(`copy ${copyId} has no cycle result in Temporal history${vaultOpt ? ` of vault ${vaultOpt}` : ''}: it cannot be checked against history`, ExitCode.NOT_FOUND);
   });
 }
 
