@@ -108,6 +108,8 @@ export const vaultSchema = z.strictObject({
       period: duration.default(7 * 86400),
       interval: duration.default(86400),
       maxBytesPerSecond: z.number().positive().default(50 * 1024 * 1024),
+      // true: `irctl schedule apply` runs the scrub every `interval` (a Temporal schedule, kind scrub).
+      schedule: z.boolean().default(false),
     })
     .refine((s) => s.interval <= s.period, { message: 'scrub.interval must not be longer than scrub.period (every copy is covered within a period)' })
     .prefault({}),

@@ -242,6 +242,24 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     expect(incident.summary).toMatch(/not WORM/);
   });
 
+  test('scrub.schedule: irctl schedule apply puts the scrub on a Temporal schedule every scrub.interval', async () => {
+    t.config.vaults[0].scrub.schedule = true;
+    const configPath = join(t.dir, 'config-scheduled.yaml');
+    writeFileSync(configPath, stringify(t.config));
+    t.config.vaults[0].scrub.schedule = false;
+    const applied = await irctl('--config', configPath, 'schedule', 'apply');
+    expect(applied.code).toBe(0);
+    expect(applied.out).toContain(`created ir-scrub-schedule-${VAULT} (scrub of vault ${VAULT})`);
+    const handle = temporal.client.schedule.getHandle(`ir-scrub-schedule-${VAULT}`);
+    try {
+      const desc = await handle.describe();
+      expect(desc.action).toMatchObject({ workflowType: 'scrubCopies', taskQueue: tq });
+      expect(desc.spec.intervals?.[0].every).toBe(t.config.vaults[0].scrub.interval * 1000);
+    } finally {
+      await handle.delete();
+    }
+  });
+
   test('bad input changes nothing: unknown vault, missing subcommand, bad copy id', async () => {
     expect((await irctl('evidence', 'verify', 'no-such-vault')).code).toBe(2);
     expect((await irctl('evidence')).code).toBe(2);
