@@ -7,6 +7,8 @@ import { findVault, resolveSecret } from '../config/load';
 import type { SshTarget } from './drivers/ssh';
 import type { SwitchSession, SwitchTarget } from './drivers/switch';
 import type { DataDomainCli } from './drivers/datadomain/cli';
+import { withConfigHint, type EndpointFields } from './drivers/config-hints';
+import { ConfigError } from '../config/load';
 
 export interface Alert {
   severity: 'critical' | 'warning' | 'info';
@@ -33,8 +35,12 @@ export interface VaultAccess {
 /** Resolves a vault and its device sessions; secrets are read here, at run time, and never returned. */
 export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
   const vault = findVault(deps.config, vaultId);
+  const index = deps.config.vaults.indexOf(vault);
   const sw = vault.switch;
-  const switchTarget = (): SwitchTarget => ({
+  const switchFields: EndpointFields = { path: `vaults[${index}].switch`, password: sw?.password, enableSecret: sw?.enableSecret };
+  const switchTarget = (): SwitchTarget => {
+    if (!sw) throw new ConfigError(`vault ${vaultId} has no switch section (vaults[${index}].switch) but something asked for its switch`);
+    return {
     host: sw.host,
     port: sw.port,
     username: sw.username,
@@ -42,7 +48,8 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
     enableSecret: sw.enableSecret ? resolveSecret(sw.enableSecret, `vault ${vaultId} switch enable secret`) : undefined,
     hostKey: sw.hostKey,
     platform: sw.platform,
-  });
+    };
+  };
   const ddTarget = (side: 'source' | 'vault') => {
     const dd = side === 'source' ? vault.source.dd : vault.vault.dd;
     return {
@@ -54,10 +61,21 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
       label: dd.label ?? `${side}-dd`,
     };
   };
-  const using = async <S extends { close(): Promise<void> | void }, T>(open: () => Promise<S>, fn: (s: S) => Promise<T>) => {
-    const session = await open();
+  const ddFields = (side: 'source' | 'vault'): EndpointFields => {
+    const dd = side === 'source' ? vault.source.dd : vault.vault.dd;
+    return { path: `vaults[${index}].${side}.dd`, password: dd.password };
+  };
+  const using = async <S extends { close(): Promise<void> | void }, T>(open: () => Promise<S>, fn: (s: S) => Promise<T>, fields: EndpointFields) => {
+    let session: S;
+    try {
+      session = await open();
+    } catch (err) {
+      throw withConfigHint(err, fields);
+    }
     try {
       return await fn(session);
+    } catch (err) {
+      throw withConfigHint(err, fields);
     } finally {
       await Promise.resolve(session.close()).catch(() => undefined);
     }
@@ -65,8 +83,8 @@ export function vaultAccess(deps: ActivityDeps, vaultId: string): VaultAccess {
   return {
     vault,
     evidenceDir: deps.config.evidenceDir,
-    withSwitch: (fn) => using(() => deps.openSwitch(switchTarget()), fn),
-    withVaultDd: (fn) => using(() => deps.openDataDomain(ddTarget('vault')), fn),
-    withSourceDd: (fn) => using(() => deps.openDataDomain(ddTarget('source')), fn),
+    withSwitch: (fn) => using(() => deps.openSwitch(switchTarget()), fn, switchFields),
+    withVaultDd: (fn) => using(() => deps.openDataDomain(ddTarget('vault')), fn, ddFields('vault')),
+    withSourceDd: (fn) => using(() => deps.openDataDomain(ddTarget('source')), fn, ddFields('source')),
   };
 }

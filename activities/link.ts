@@ -1,7 +1,11 @@
-/** The air gap at the switch: openLink brings the vault's replication ports up, closeLink cuts them. */
+/**
+ * The air gap: openLink brings the link up, closeLink cuts it, gapIsOpen reads it — through the vault's link
+ * controller (switch ports or the vault DD's replication interface, activities/link-controllers.ts).
+ */
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
+import { linkController } from './link-controllers';
 import { disableReplication } from './replication';
 import type { PortState } from './drivers/switch';
 
@@ -15,20 +19,31 @@ const describe = (states: PortState[]) => states.map((s) => `${s.port} ${s.line}
 
 export function linkActivities(deps: ActivityDeps) {
   return {
-    /** `no shutdown` on every vault port, then wait until each is oper-up (heartbeating). */
-    async openLink(vaultId: string, linkUpTimeoutSeconds: number): Promise<{ upAt: string; ports: PortState[] }> {
+    /**
+     * Brings the link up, then waits until each part is oper-up (heartbeating). The device's own revert timer
+     * is armed in the same step, set to what is left of maxOpen (counted from when the cycle asked for the
+     * open), so the device closes the gap by itself even if this service cannot (Temporal down included).
+     * `maxOpenSeconds` absent (older callers): the vault's configured maxOpen.
+     */
+    async openLink(
+      vaultId: string,
+      linkUpTimeoutSeconds: number,
+      maxOpenSeconds?: number,
+    ): Promise<{ upAt: string; ports: PortState[]; revert?: { name: string; seconds: number } }> {
       const ctx = Context.current();
       const access = vaultAccess(deps, vaultId);
-      const ports = access.vault.switch.ports;
-      return access.withSwitch(async (sw) => {
-        await sw.setPorts(ports, 'up');
+      const link = linkController(access);
+      const bound = maxOpenSeconds ?? access.vault.policy.maxOpen;
+      const left = Math.max(1, Math.floor(bound - (Date.now() - ctx.info.scheduledTimestampMs) / 1000));
+      return link.use(async (s) => {
+        const { revert } = await s.open({ revertAfterSeconds: left });
         const deadline = Date.now() + linkUpTimeoutSeconds * 1000;
         for (;;) {
-          const states = await sw.portStates(ports);
-          ctx.heartbeat({ ports: states.map((s) => `${s.port}:${s.admin}/${s.oper}`) });
-          if (allUp(states)) return { upAt: new Date().toISOString(), ports: states };
+          const states = await s.state();
+          ctx.heartbeat({ ports: states.map((x) => `${x.port}:${x.admin}/${x.oper}`) });
+          if (allUp(states)) return { upAt: new Date().toISOString(), ports: states, ...(revert ? { revert } : {}) };
           if (Date.now() > deadline) {
-            throw new LinkError(`vault ports not oper-up after ${linkUpTimeoutSeconds} s: ${describe(states)}`);
+            throw new LinkError(`link (${link.kind}) not oper-up after ${linkUpTimeoutSeconds} s: ${describe(states)}`);
           }
           await ctx.sleep(250);
         }
@@ -36,15 +51,15 @@ export function linkActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Closes the gap: replication disabled, then every port shut and verified down. The ports are shut even
-     * when the storage refused, because the physical cut is the stronger guarantee; the activity then fails so
-     * that its retry (unlimited) disables replication too. Alerts are raised from the third attempt on.
+     * Closes the gap: replication disabled, then every part of the link cut and verified down. The link is cut
+     * even when the storage refused, because the physical cut is the stronger guarantee; the activity then
+     * fails so that its retry (unlimited) disables replication too. Alerts are raised from the third attempt on.
      */
     async closeLink(vaultId: string): Promise<{ verifiedAt: string; ports: PortState[]; replicationDisabled: boolean }> {
       const ctx = Context.current();
       const { attempt } = ctx.info;
       const access = vaultAccess(deps, vaultId);
-      const ports = access.vault.switch.ports;
+      const link = linkController(access);
       if (attempt >= 3) {
         await deps.alert({
           severity: 'critical',
@@ -59,21 +74,21 @@ export function linkActivities(deps: ActivityDeps) {
       } catch (err) {
         replicationError = err;
       }
-      ctx.heartbeat({ step: 'ports' });
-      const states = await access.withSwitch(async (sw) => {
-        await sw.setPorts(ports, 'down');
+      ctx.heartbeat({ step: 'link' });
+      const states = await link.use(async (s) => {
+        await s.close();
         const deadline = Date.now() + 15000;
         for (;;) {
-          const now = await sw.portStates(ports);
+          const now = await s.state();
           if (allDown(now)) {
-            if (access.vault.switch.saveConfig) await sw.saveConfig();
+            await s.persist();
             return now;
           }
-          if (Date.now() > deadline) throw new LinkError(`vault ports still not down after shutdown: ${describe(now)}`);
-          // A port administratively up again (someone else's session, a late command) is shut again.
-          const reopened = now.filter((s) => s.admin === 'up').map((s) => s.port);
-          if (reopened.length) await sw.setPorts(reopened, 'down');
-          ctx.heartbeat({ step: 'verifying', ports: now.map((s) => `${s.port}:${s.admin}/${s.oper}`) });
+          if (Date.now() > deadline) throw new LinkError(`link (${link.kind}) still not down after the cut: ${describe(now)}`);
+          // A part administratively up again (someone else's session, a late command) is cut again.
+          const reopened = now.filter((x) => x.admin === 'up').map((x) => x.port);
+          if (reopened.length) await s.close(reopened);
+          ctx.heartbeat({ step: 'verifying', ports: now.map((x) => `${x.port}:${x.admin}/${x.oper}`) });
           await new Promise((r) => setTimeout(r, 200));
         }
       });
@@ -83,17 +98,18 @@ export function linkActivities(deps: ActivityDeps) {
   };
 }
 
-/** Reads whether any part of the gap is open now (ports up or replication enabled). */
+/** Reads whether any part of the gap is open now (link up or replication enabled). */
 export async function gapIsOpen(deps: ActivityDeps, vaultId: string): Promise<{ open: boolean; detail: string }> {
   const access = vaultAccess(deps, vaultId);
-  const states = await access.withSwitch((sw) => sw.portStates(access.vault.switch.ports));
+  const link = linkController(access);
+  const states = await link.use((s) => s.state());
   const rows = await access.withVaultDd((dd) => dd.replicationStatus());
   const contexts = new Set(access.vault.replication.contexts);
   const enabled = rows.filter((r) => contexts.has(r.destination) && r.enabled).map((r) => r.destination);
   const up = states.filter((s) => s.admin === 'up' || s.oper === 'up');
   const open = up.length > 0 || enabled.length > 0;
   const detail = [
-    up.length ? `ports up: ${describe(up)}` : 'all ports down',
+    up.length ? `${link.kind === 'switch' ? 'ports' : 'interface'} up: ${describe(up)}` : `all ${link.kind === 'switch' ? 'ports' : 'interfaces'} down`,
     enabled.length ? `replication enabled: ${enabled.join(', ')}` : 'replication disabled',
   ].join('; ');
   return { open, detail };

@@ -91,17 +91,25 @@ async function main(): Promise<number> {
       rmSync(resolve('.lab'), { recursive: true, force: true });
       rmSync(resolve('.evidence'), { recursive: true, force: true });
     }
-    say('starting the lab simulators (switch, production and vault Data Domains) in .lab/');
-    const lab: Lab = await startLab({ dir: resolve('.lab'), log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`) });
+    // The config decides which lab device is the gap: a switch flavour, or the vault DD's replication interface.
+    const config = loadConfig(CONFIG);
+    const vaultConfig = config.vaults.find((v) => v.id === VAULT) ?? config.vaults[0];
+    const gap = vaultConfig.link.controller === 'dd-interface' ? 'dd-interface' : 'switch';
+    say('starting the lab simulators (switches, production and vault Data Domains) in .lab/');
+    const lab: Lab = await startLab({ dir: resolve('.lab'), gap, log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`) });
     cleanups.push(() => lab.close());
-    say(`lab: switch ssh ${lab.endpoints.host}:${lab.endpoints.switch.port}, prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
+    say(`lab: switches ${lab.endpoints.switches.map((s) => `${s.platform} :${s.port}`).join(', ')}; prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
+    say(
+      vaultConfig.link.controller === 'dd-interface'
+        ? `${CONFIG}: the gap is vault-dd's interface ${vaultConfig.link.interface} (net disable|enable)`
+        : `${CONFIG}: the gap is ${vaultConfig.switch!.platform} switch ${vaultConfig.switch!.host}:${vaultConfig.switch!.port} ports ${vaultConfig.switch!.ports.join(', ')}`,
+    );
 
     if (args.ransomware) {
       const hit = await lab.ransomware(args.ransomware);
       say('production in .lab stays encrypted afterwards: `npm run demo -- --reset` starts over');
       say(`ransomware scenario: encrypted ${hit.encrypted.length} production files (${hit.encrypted.slice(0, 3).join(', ')}, …) and dropped ${hit.note}`);
     }
-    const config = loadConfig(CONFIG);
     const native = await NativeConnection.connect({ address });
     cleanups.push(() => native.close());
     const worker = await createWorker({ connection: native, config });
@@ -148,10 +156,11 @@ async function main(): Promise<number> {
       }
     });
 
-    const portsDown = lab.vaultPortsDown();
+    // The lab's own view of the gap: the switch ports, or the vault DD's interface when that is the gap.
+    const portsDown = gap === 'dd-interface' ? lab.ddInterface() === 'down' : lab.vaultPortsDown();
     const replication = lab.replication();
     if (outcome) summarize(outcome);
-    say(`lab check: vault ports ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
+    say(`lab check: ${gap === 'dd-interface' ? 'vault-dd replication interface' : 'vault ports'} ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
     if (uiUrl) say(`Temporal UI: ${uiUrl} (search: IrVault="${VAULT}")`);
     const ok = outcome?.outcome === 'validated' && outcome.gap === 'closed' && portsDown && !replication.enabled;
     say(ok ? 'OK: copy validated and the air gap is verified closed' : 'NOT OK: see above');

@@ -34,10 +34,11 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
     v.vault.replicaMountPath = abs(v.vault.replicaMountPath);
     v.vault.copiesMountPath = abs(v.vault.copiesMountPath);
     for (const ep of [v.switch, v.source.dd, v.vault.dd]) {
+      if (!ep) continue;
       if ('knownHostsFile' in ep.hostKey) ep.hostKey.knownHostsFile = abs(ep.hostKey.knownHostsFile);
       if ('file' in ep.password) ep.password.file = abs(ep.password.file);
     }
-    if (v.switch.enableSecret && 'file' in v.switch.enableSecret) v.switch.enableSecret.file = abs(v.switch.enableSecret.file);
+    if (v.switch?.enableSecret && 'file' in v.switch.enableSecret) v.switch.enableSecret.file = abs(v.switch.enableSecret.file);
   }
   return config;
 }

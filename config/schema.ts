@@ -46,6 +46,19 @@ export const switchSchema = z.strictObject({
   saveConfig: z.boolean().default(false),
 });
 
+/**
+ * What cuts the air gap (activities/link-controllers.ts): the vault switch's ports, or the vault Data Domain's
+ * own replication interface (`net disable|enable <if>`, the way Dell's vault software cuts its gap).
+ */
+export const linkSchema = z.discriminatedUnion('controller', [
+  z.strictObject({ controller: z.literal('switch') }),
+  z.strictObject({
+    controller: z.literal('dd-interface'),
+    interface: z.string().regex(/^[A-Za-z][\w.:-]{0,31}$/, 'a DD interface name like ethV1 (see `net show settings`)'),
+  }),
+]);
+export const LINK_CONTROLLERS = ['switch', 'dd-interface'] as const;
+
 export const dataDomainSchema = z.strictObject({
   ...sshEndpoint,
   label: z.string().optional(),
@@ -75,7 +88,8 @@ export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export const vaultSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
   description: z.string().optional(),
-  switch: switchSchema,
+  link: linkSchema.default({ controller: 'switch' }),
+  switch: switchSchema.optional(),
   source: z.strictObject({
     dd: dataDomainSchema,
     mtree: z.string().startsWith('/data/col1/'),
@@ -118,6 +132,10 @@ export const vaultSchema = z.strictObject({
   // The cycle's schedule, and the recovery point objective it must meet (irctl schedule apply checks it).
   schedule: scheduleSchema.optional(),
   rpo: duration.optional(),
+}).superRefine((v, ctx) => {
+  if (v.link.controller === 'switch' && !v.switch) {
+    ctx.addIssue({ code: 'custom', path: ['switch'], message: 'the link controller is the switch (link.controller: switch, the default): describe the vault switch here, or set link: {controller: dd-interface, interface: <if>}' });
+  }
 });
 
 export const configSchema = z.strictObject({

@@ -6,12 +6,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
 
 export interface ControlTarget {
   state(): unknown;
-  addFault(f: { device: 'switch' | 'source-dd' | 'vault-dd'; match: string; output: string; exitCode?: number; times?: number }): void;
+  addFault(f: Fault): void;
   clearFaults(): void;
   setPort(name: string, admin: 'up' | 'down'): void;
+  /** The vault DD's replication interface, by hand (a gap opened outside any cycle). */
+  setDdInterface(admin: 'up' | 'down'): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   setTamper(on: boolean): void;
 }
@@ -19,9 +22,13 @@ export interface ControlTarget {
 const FaultBody = z.object({
   device: z.enum(['switch', 'source-dd', 'vault-dd']),
   match: z.string(),
-  output: z.string(),
+  output: z.string().optional(),
   exitCode: z.number().int().optional(),
   times: z.number().int().positive().optional(),
+  kind: z.enum(FAULT_KINDS).optional(),
+  afterCommands: z.number().int().nonnegative().optional(),
+  phase: z.enum(LAB_PHASES).optional(),
+  ms: z.number().int().positive().optional(),
 });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
 const TamperBody = z.strictObject({ on: z.boolean() });
@@ -77,6 +84,11 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
   }
   if (req.method === 'POST' && p === '/tamper') {
     t.setTamper(parse(TamperBody, await body(req)).on);
+    return { ok: true };
+  }
+  const ddIf = /^\/dd\/vault-dd\/net\/ethV1\/(up|down)$/.exec(p);
+  if (req.method === 'POST' && ddIf) {
+    t.setDdInterface(ddIf[1] as 'up' | 'down');
     return { ok: true };
   }
   if (req.method === 'POST' && p === '/ransomware') return t.ransomware(parse(RansomBody, await body(req)).count);

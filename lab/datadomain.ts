@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DdNet } from './dd-net';
 import type { FaultDevice, Faults } from './faults';
 import type { ReplicationEngine } from './replication';
 import { isReplTemp } from './replication';
@@ -28,6 +29,8 @@ export interface DdContext {
   source: string;
   destination: string;
   log: (line: string) => void;
+  /** `net …` commands (lab/dd-net.ts); absent: not modelled on this DD. */
+  net?: DdNet;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -100,10 +103,23 @@ export class DdCli {
     if (trimmed === '') return 0;
     const fault = this.ctx.faults.take(this.ctx.device, trimmed);
     if (fault) {
-      this.ctx.log(`${this.ctx.hostname}: fault injected for "${trimmed}"`);
-      term.write(fault.output.endsWith('\n') || fault.output === '' ? fault.output : fault.output + '\n');
+      this.ctx.log(`${this.ctx.hostname}: ${fault.kind} fault injected for "${trimmed}"`);
+      const out = fault.output.endsWith('\n') || fault.output === '' ? fault.output : fault.output + '\n';
+      if (fault.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
+      if (fault.kind === 'drop') {
+        term.write(out);
+        await new Promise((r) => setTimeout(r, 50));
+        term.dropConnection();
+        return 255; // the connection is gone: nobody hears this status
+      }
+      if (fault.kind !== 'error') return this.execute(trimmed, term);
+      term.write(out);
       return fault.exitCode;
     }
+    return this.execute(trimmed, term);
+  }
+
+  private async execute(trimmed: string, term: Terminal): Promise<number> {
     try {
       term.write(await this.dispatch(tokenize(trimmed), trimmed, term));
       return 0;
@@ -116,6 +132,7 @@ export class DdCli {
 
   private async dispatch(t: string[], line: string, term: Terminal): Promise<string> {
     let a: Record<string, string> | null;
+    if (t[0]?.toLowerCase() === 'net' && this.ctx.net) return this.ctx.net.run(t, fail);
     if (match(t, 'system show date')) return ddSeconds(new Date(), true) + '\n';
     if ((a = match(t, 'replication enable {dest}'))) return this.enable(a.dest, true);
     if ((a = match(t, 'replication disable {dest}'))) return this.enable(a.dest, false);

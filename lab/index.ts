@@ -8,19 +8,27 @@ import { startControl } from './control';
 import { ddDevice, type MtreeDef } from './datadomain';
 import { Faults, type Fault } from './faults';
 import { ensureKeys, writeKnownHosts } from './keys';
-import { PORTS, SwitchPorts } from './ports';
+import type { PlatformName } from './cli/engine';
+import { DD_INTERFACES, DdNet } from './dd-net';
+import { createSwitch, SWITCH_PLATFORMS, type LabSwitch } from './switches';
+import type { PendingRevert } from './cli/revert';
 import { ransomware } from './ransomware';
 import { ReplicationEngine } from './replication';
 import { RetentionLock } from './retention';
 import { seedProduction } from './seed';
 import { startSshDevice, type SshDevice } from './ssh-server';
-import { iosDevice } from './switch-ios';
 import { LabState } from './state';
 
 export interface LabOptions {
   dir: string;
   host?: string;
-  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number };
+  ports?: { switch?: number; sourceDd?: number; vaultDd?: number; control?: number; switches?: Partial<Record<PlatformName, number>> };
+  /** Which switch platforms to start (default: all four; the IOS one is `endpoints.switch`). */
+  switches?: PlatformName[];
+  /** Which element is the air gap at first start: the switch ports (default) or the vault DD's replication interface. */
+  gap?: 'switch' | 'dd-interface';
+  /** How long one device minute lasts for the switches' revert timers (default 60000: real time). */
+  deviceMinuteMs?: number;
   bandwidthBytesPerSec?: number;
   seed?: { files: number; totalBytes: number };
   linkUpDelayMs?: number;
@@ -35,6 +43,8 @@ export interface LabEndpoints {
   clientKeyFile: string;
   /** null when started with `control: false`. */
   control: string | null;
+  /** Every lab switch, one per platform (the first is also `switch`). */
+  switches: LabSwitchEndpoint[];
   switch: {
     port: number;
     platform: 'cisco-ios';
@@ -56,14 +66,34 @@ export interface LabEndpoints {
     replicaMountPath: string;
     copiesMtree: string;
     copiesMountPath: string;
+    /** The vault DD's replication interface (`net disable|enable`, `net show settings`). */
+    replicationInterface: string;
   };
   context: { source: string; destination: string };
   /** Whether locked files refuse changes through the mount path (immutable attribute), and why not. */
   worm: { immutable: boolean; reason?: string };
 }
 
+export interface LabSwitchEndpoint {
+  platform: PlatformName;
+  port: number;
+  hostname: string;
+  username: string;
+  passwordFile: string;
+  enableSecretFile: string;
+  vaultPorts: string[];
+  fingerprint: string;
+}
+
 export interface Lab {
   endpoints: LabEndpoints;
+  /** One switch's ports and revert timer (tests check what the device did by itself). */
+  switchState(platform: PlatformName): { ports: Record<string, { admin: 'up' | 'down'; oper: 'up' | 'down' }>; revert: PendingRevert | null; reverts: number };
+  /** The vault DD's replication interface admin state. */
+  ddInterface(): 'up' | 'down';
+  setDdInterface(admin: 'up' | 'down'): void;
+  /** SSH connections open now, per device (drivers must leave none behind). */
+  connections(): Record<string, number>;
   portStates(): Record<string, { admin: 'up' | 'down'; oper: 'up' | 'down' }>;
   vaultPortsDown(): boolean;
   setPort(name: string, admin: 'up' | 'down'): void;
@@ -79,6 +109,8 @@ export interface Lab {
 }
 
 export const DEFAULT_PORTS = { switch: 2201, sourceDd: 2202, vaultDd: 2203, control: 2299 };
+/** The other switch flavours' SSH ports (the IOS one is DEFAULT_PORTS.switch). */
+export const DEFAULT_SWITCH_PORTS: Record<PlatformName, number> = { 'cisco-ios': 2201, 'cisco-nxos': 2211, 'arista-eos': 2212, junos: 2213 };
 const MIB = 1024 * 1024;
 const SOURCE_MTREE = '/data/col1/prod';
 const REPLICA_MTREE = '/data/col1/vault-prod';
@@ -100,8 +132,31 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   if (seeded) log(`seeded ${seeded} production files`);
 
   const context = { source: `mtree://prod-dd.lab${SOURCE_MTREE}`, destination: `mtree://vault-dd.lab${REPLICA_MTREE}` };
-  const ports = new SwitchPorts(state, opts.linkUpDelayMs ?? 300);
   const faults = new Faults();
+  const switchOpts = {
+    state,
+    faults,
+    enableSecret: keys.secrets.switchEnable,
+    username: 'netops',
+    linkUpDelayMs: opts.linkUpDelayMs ?? 300,
+    minuteMs: opts.deviceMinuteMs ?? 60_000,
+    log,
+  };
+  const platforms = opts.switches ?? SWITCH_PLATFORMS;
+  if (!platforms.includes('cisco-ios')) platforms.unshift('cisco-ios'); // endpoints.switch is the IOS one
+  const switches: LabSwitch[] = platforms.map((p) => createSwitch(p, switchOpts));
+  const ios = switches[0];
+  const gap = opts.gap ?? 'switch';
+  // The vault DD's replication interface: the gap itself with `gap: dd-interface`, else always enabled.
+  const vaultNet = new DdNet(state, 'vault-dd', DD_INTERFACES(3), gap === 'switch', () => engine.kick());
+  const prodNet = new DdNet(state, 'prod-dd', DD_INTERFACES(2), true);
+  // The element that is not the gap is made passable, but only while the gap itself is closed.
+  const allSwitchesDown = () => switches.every((w) => w.ports.vaultPortsDown());
+  faults.phase = () => {
+    const up = vaultNet.replicationUp() && switches.some((w) => w.ports.vaultPortsUp());
+    if (up) return 'open';
+    return vaultNet.replicationUp() && !allSwitchesDown() ? 'opening' : 'closed';
+  };
   const retention = new RetentionLock(copiesDir, state, opts.retention ?? { minSeconds: 60, maxSeconds: 1827 * 86400 });
   if (!retention.immutable.available) {
     log(`WARNING: locked copies are NOT immutable through the mount path: ${retention.immutable.reason}; the immutability probe will report this vault as not WORM`);
@@ -110,15 +165,28 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     srcDir: prodDir,
     dstDir: replicaDir,
     state,
-    linkUp: () => ports.vaultPortsUp(),
+    linkUp: () => vaultNet.replicationUp() && switches.some((w) => w.ports.vaultPortsUp()),
     bandwidthBytesPerSec: opts.bandwidthBytesPerSec ?? 64 * MIB,
     destination: context.destination,
     log,
   });
-  ports.on('oper', (name: string, oper: string) => {
-    log(`switch: ${name} line protocol ${oper}`);
-    engine.kick();
-  });
+  for (const w of switches) {
+    w.ports.on('oper', (name: string, oper: string) => {
+      log(`${w.hostname}: ${name} line protocol ${oper}`);
+      engine.kick();
+    });
+  }
+  if (gap === 'dd-interface' && allSwitchesDown()) {
+    // Coming from a switch run: close the new gap first (the DD interface), then make the switch passable.
+    if (vaultNet.replicationUp()) vaultNet.set('ethV1', 'down');
+    for (const p of ios.ports.defs.filter((d) => d.vault)) ios.ports.setAdmin(p.name, 'up');
+  }
+  if (gap === 'switch' && !vaultNet.replicationUp()) {
+    // Coming from a dd-interface run: shut every switch's vault ports first (closing is always safe).
+    for (const w of switches) for (const p of w.ports.defs.filter((d) => d.vault)) w.ports.setAdmin(p.name, 'down');
+    vaultNet.set('ethV1', 'up');
+  }
+  const portsOf = (name: string) => switches.find((w) => w.ports.resolve(name))?.ports;
 
   // Anything started is stopped again if a later step fails (e.g. a port already in use).
   const closers: Array<() => Promise<void>> = [];
@@ -127,7 +195,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     closers.length = 0;
   };
   closers.push(async () => {
-    ports.close();
+    for (const w of switches) w.close();
     state.save();
   });
   // Locks expire on the lab's clock: lift the attribute then. On close, lift it everywhere (folder removable).
@@ -143,16 +211,37 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     closers.push(() => engine.close());
     const want = { ...DEFAULT_PORTS, ...opts.ports };
     const ssh = (name: string, port: number, d: { key: Buffer; username: string; password: string; crlf: boolean }, handler: Parameters<typeof startSshDevice>[0]['handler']) =>
-      startSshDevice({ name, host, port, hostKey: d.key, username: d.username, password: d.password, clientPublic: keys.clientPublic, crlf: d.crlf, handler, log }).then((dev: SshDevice) => {
+      startSshDevice({
+        name, host, port, hostKey: d.key, username: d.username, password: d.password, clientPublic: keys.clientPublic, crlf: d.crlf, handler, log,
+        refuseLogin: () => faults.refuseLogin(name === 'prod-dd' ? 'source-dd' : 'vault-dd'),
+      }).then((dev: SshDevice) => {
         closers.push(() => dev.close());
         return dev;
       });
-    const sw = await ssh(
-      'vault-sw1',
-      want.switch,
-      { key: keys.hostKeys.switch, username: 'netops', password: keys.secrets.switchPassword, crlf: true },
-      iosDevice({ hostname: 'vault-sw1', ports, faults, enableSecret: keys.secrets.switchEnable, log }),
-    );
+    // The lab's switches share one host key (and the same secrets): one lab box with four personalities.
+    const swDevs: SshDevice[] = [];
+    for (const w of switches) {
+      // Asked for free ports (switch: 0, as tests do): every switch gets a free port.
+      const port = w.platform === 'cisco-ios' ? want.switch : (opts.ports?.switches?.[w.platform] ?? (want.switch === 0 ? 0 : DEFAULT_SWITCH_PORTS[w.platform]));
+      swDevs.push(
+        await startSshDevice({
+          name: w.hostname,
+          host,
+          port,
+          hostKey: keys.hostKeys.switch,
+          username: 'netops',
+          password: keys.secrets.switchPassword,
+          clientPublic: keys.clientPublic,
+          crlf: true,
+          handler: w.handler,
+          log,
+          refuseLogin: () => faults.refuseLogin('switch'),
+        }).then((dev) => {
+          closers.push(() => dev.close());
+          return dev;
+        }),
+      );
+    }
     const ddCommon = { engine, faults, source: context.source, destination: context.destination, username: 'sysadmin', log };
     const prodMtrees: MtreeDef[] = [{ path: SOURCE_MTREE, dir: prodDir, kind: 'rw' }];
     const vaultMtrees: MtreeDef[] = [
@@ -160,24 +249,41 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       { path: COPIES_MTREE, dir: copiesDir, kind: 'retention' },
     ];
     const ddCreds = { username: 'sysadmin', password: keys.secrets.ddPassword, crlf: false };
-    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null }));
-    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention }));
+    const prod = await ssh('prod-dd', want.sourceDd, { key: keys.hostKeys['prod-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'prod-dd', device: 'source-dd', mtrees: prodMtrees, retention: null, net: prodNet }));
+    const vault = await ssh('vault-dd', want.vaultDd, { key: keys.hostKeys['vault-dd'], ...ddCreds }, ddDevice({ ...ddCommon, hostname: 'vault-dd', device: 'vault-dd', mtrees: vaultMtrees, retention, net: vaultNet }));
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     writeKnownHosts(knownHostsFile, host, [
-      { port: sw.port, publicKey: keys.hostPublic.switch },
+      ...swDevs.map((d) => ({ port: d.port, publicKey: keys.hostPublic.switch })),
       { port: prod.port, publicKey: keys.hostPublic['prod-dd'] },
       { port: vault.port, publicKey: keys.hostPublic['vault-dd'] },
     ]);
 
     const lab: Lab = {
       endpoints: undefined as unknown as LabEndpoints, // set below, once the control port is known
-      portStates: () => ports.states(),
-      vaultPortsDown: () => ports.vaultPortsDown(),
+      portStates: () => Object.assign({}, ...switches.map((w) => w.ports.states())),
+      vaultPortsDown: () => allSwitchesDown(),
       setPort: (name, admin) => {
+        const ports = portsOf(name);
+        if (!ports) throw new Error(`unknown port ${name} (no lab switch has it)`);
         log(`hand: port ${name} ${admin}`);
         ports.setAdmin(name, admin);
       },
+      switchState: (platform) => {
+        const w = switches.find((x) => x.platform === platform);
+        if (!w) throw new Error(`no ${platform} switch in this lab`);
+        return { ports: w.ports.states(), revert: w.timer.pending, reverts: w.timer.fired.length };
+      },
+      ddInterface: () => vaultNet.admin('ethV1'),
+      setDdInterface: (admin) => {
+        log(`hand: vault-dd ethV1 ${admin}`);
+        vaultNet.set('ethV1', admin);
+      },
+      connections: () => ({
+        ...Object.fromEntries(switches.map((w, i) => [w.hostname, swDevs[i].connections()])),
+        'prod-dd': prod.connections(),
+        'vault-dd': vault.connections(),
+      }),
       addFault: (f) => faults.add(f),
       clearFaults: () => faults.clear(),
       replication: () => {
@@ -206,8 +312,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       const control = await startControl(
         {
           state: () => ({
-            ports: ports.states(),
-            vaultPortsDown: ports.vaultPortsDown(),
+            ports: lab.portStates(),
+            vaultPortsDown: allSwitchesDown(),
+            phase: faults.phase(),
+            switches: switches.map((w) => ({ platform: w.platform, hostname: w.hostname, ports: w.ports.states(), revert: w.timer.pending })),
+            ddInterfaces: { 'vault-dd': Object.fromEntries(vaultNet.interfaces.map((i) => [i.name, vaultNet.admin(i.name)])) },
+            connections: lab.connections(),
             replication: engine.status(),
             locks: retention.locked().map((l) => ({ path: `${COPIES_MTREE}/${l.rel}`, until: l.until.toISOString() })),
             worm: { immutable: retention.immutable.available, reason: retention.immutable.reason, tamper: retention.tamper },
@@ -216,6 +326,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           addFault: lab.addFault,
           clearFaults: lab.clearFaults,
           setPort: lab.setPort,
+          setDdInterface: lab.setDdInterface,
           ransomware: lab.ransomware,
           setTamper: lab.setTamper,
         },
@@ -226,21 +337,23 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       controlUrl = control.url;
     }
 
+    const switchEndpoints: LabSwitchEndpoint[] = switches.map((w, i) => ({
+      platform: w.platform,
+      port: swDevs[i].port,
+      hostname: w.hostname,
+      username: 'netops',
+      passwordFile: keys.files.switchPassword,
+      enableSecretFile: keys.files.switchEnable,
+      vaultPorts: w.ports.defs.filter((p) => p.vault).map((p) => p.name),
+      fingerprint: keys.fingerprints.switch,
+    }));
     lab.endpoints = {
       host,
       knownHostsFile,
       clientKeyFile: keys.clientKeyFile,
       control: controlUrl,
-      switch: {
-        port: sw.port,
-        platform: 'cisco-ios',
-        hostname: 'vault-sw1',
-        username: 'netops',
-        passwordFile: keys.files.switchPassword,
-        enableSecretFile: keys.files.switchEnable,
-        vaultPorts: PORTS.filter((p) => p.vault).map((p) => p.name),
-        fingerprint: keys.fingerprints.switch,
-      },
+      switches: switchEndpoints,
+      switch: { ...switchEndpoints[0], platform: 'cisco-ios' },
       sourceDd: {
         port: prod.port,
         hostname: 'prod-dd',
@@ -260,6 +373,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         replicaMountPath: replicaDir,
         copiesMtree: COPIES_MTREE,
         copiesMountPath: copiesDir,
+        replicationInterface: 'ethV1',
       },
       context,
       worm: { immutable: retention.immutable.available, reason: retention.immutable.reason },

@@ -12,7 +12,11 @@ export class Terminal {
   private line = '';
   private skipLf = false;
   private eof = false;
-  private waiter: { resolve: (l: string | null) => void; echo: boolean } | null = null;
+  private waiter: { resolve: (l: string | null) => void; echo: boolean; key?: boolean } | null = null;
+  /** Cuts the whole SSH connection at once, as a device reboot or a cable pull would (set by the server). */
+  dropConnection: () => void = () => undefined;
+  /** Characters that end a line at once and stay in it (a router's `?` help), set by the device. */
+  helpKeys = '';
 
   constructor(
     private readonly stream: ServerChannel,
@@ -49,6 +53,20 @@ export class Terminal {
     });
   }
 
+  /** Next single key (a pager's answer), without echo; null at end of input. */
+  readKey(): Promise<string | null> {
+    return new Promise((resolve) => {
+      this.waiter = { resolve, echo: false, key: true };
+      this.pump();
+    });
+  }
+
+  /** Puts text back on the line being typed (after `?` help the router re-types the line for the user). */
+  prefill(text: string): void {
+    this.line = text;
+    this.write(text);
+  }
+
   exit(code: number): void {
     if (!this.stream.writable) return;
     this.stream.exit(code);
@@ -59,6 +77,7 @@ export class Terminal {
     const w = this.waiter;
     this.waiter = null;
     this.line = '';
+    if (w?.key) return w.resolve(value);
     if (w && this.interactive && value !== null) this.write('\r\n');
     w?.resolve(value);
   }
@@ -67,6 +86,12 @@ export class Terminal {
     while (this.waiter && this.raw.length > 0) {
       const ch = this.raw[0];
       this.raw = this.raw.slice(1);
+      if (this.waiter.key) {
+        const w = this.waiter;
+        this.waiter = null;
+        w.resolve(ch);
+        continue;
+      }
       const echo = this.waiter.echo;
       if (ch === '\n' && this.skipLf) {
         this.skipLf = false;
@@ -90,6 +115,9 @@ export class Terminal {
         // Drop cursor-key escape sequences (ESC [ A …): no history or line editing here.
         const m = /^\[[0-9;]*[A-Za-z~]/.exec(this.raw);
         if (m) this.raw = this.raw.slice(m[0].length);
+      } else if (this.interactive && this.helpKeys.includes(ch) && echo) {
+        if (echo) this.write(ch);
+        this.finish(this.line + ch);
       } else if (ch >= ' ' || ch === '\t') {
         this.line += ch;
         if (echo) this.write(ch);
@@ -117,10 +145,14 @@ export interface SshDeviceOptions {
   crlf: boolean;
   handler: DeviceHandler;
   log?: (line: string) => void;
+  /** Asked at each login attempt: true rejects it whatever the credentials (an injected auth fault). */
+  refuseLogin?: () => boolean;
 }
 
 export interface SshDevice {
   port: number;
+  /** SSH connections open right now (tests check that drivers leak none). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -135,12 +167,17 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
   if (allowed instanceof Error) throw allowed;
   const log = o.log ?? (() => undefined);
   const conns = new Set<Connection>();
+  const drop = (c: Connection) => {
+    c.end();
+    (c as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+  };
 
   const server = new Server({ hostKeys: [o.hostKey], ident: `${o.name}` }, (client) => {
     conns.add(client);
     client.on('close', () => conns.delete(client));
     client.on('error', (err) => log(`${o.name}: connection error: ${err.message}`));
     client.on('authentication', (ctx) => {
+      if (ctx.method !== 'none' && o.refuseLogin?.()) return ctx.reject(['publickey', 'password']);
       const userOk = ctx.username === o.username;
       if (ctx.method === 'password' && userOk && sameSecret(ctx.password, o.password)) return ctx.accept();
       if (ctx.method === 'publickey' && userOk && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH())) {
@@ -164,6 +201,7 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
         session.on('shell', (accept) => {
           const stream = accept();
           const term = new Terminal(stream, true, o.crlf || pty);
+          term.dropConnection = () => drop(client);
           o.handler.shell(term).then(
             () => term.exit(0),
             (err: Error) => {
@@ -175,6 +213,7 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
         session.on('exec', (accept, _reject, info) => {
           const stream = accept();
           const term = new Terminal(stream, false, o.crlf);
+          term.dropConnection = () => drop(client);
           log(`${o.name}: exec ${info.command}`);
           o.handler.exec(info.command, term).then(
             (code) => term.exit(code),
@@ -200,6 +239,7 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
 
   return {
     port,
+    connections: () => conns.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,8 @@ const Schema = z.object({
   locks: z.record(z.string(), z.string()),
   /** Set by `mtree retention-lock set …`; overrides the LabOptions limits when present. */
   retention: z.object({ minSeconds: z.number().optional(), maxSeconds: z.number().optional() }).default({}),
+  /** `<dd>/<interface>` → admin state set by `net disable|enable` (the DD's own replication link). */
+  netInterfaces: z.record(z.string(), z.enum(['up', 'down'])).default({}),
 });
 export type PersistedState = z.infer<typeof Schema>;
 
@@ -30,6 +32,7 @@ export function defaultState(): PersistedState {
     replication: { enabled: false, syncedAsOf: null, pending: null },
     locks: {},
     retention: {},
+    netInterfaces: {},
   };
 }
 

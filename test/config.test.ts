@@ -25,11 +25,11 @@ describe('vault configuration', () => {
   test('config/lab.yaml loads, with paths made absolute and durations in seconds', () => {
     const config = loadConfig('config/lab.yaml');
     const vault = findVault(config, 'lab-vault');
-    expect(vault.switch.platform).toBe('cisco-ios');
+    expect(vault.switch!.platform).toBe('cisco-ios');
     expect(vault.policy.retention).toBe(7 * 86400);
     expect(vault.policy.maxOpen).toBe(30 * 60);
     expect(vault.source.mountPath.startsWith('/')).toBe(true);
-    expect('file' in vault.switch.password && vault.switch.password.file.endsWith('.lab/secrets/switch-password')).toBe(true);
+    expect('file' in vault.switch!.password && vault.switch!.password.file.endsWith('.lab/secrets/switch-password')).toBe(true);
   });
 
   test('every wrong field is named by its path', () => {

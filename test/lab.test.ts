@@ -83,7 +83,9 @@ describe('lab layout', () => {
       expect(fs.existsSync(f)).toBe(true);
     }
     expect(fs.statSync(e.sourceDd.passwordFile).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(3);
+    // One line per switch flavour and per DD.
+    expect(fs.readFileSync(e.knownHostsFile, 'utf8').trim().split('\n')).toHaveLength(e.switches.length + 2);
+    expect(e.switches.map((s) => s.platform)).toEqual(['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos']);
     for (const fp of [e.switch.fingerprint, e.sourceDd.fingerprint, e.vaultDd.fingerprint]) expect(fp).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   });
 
@@ -316,9 +318,10 @@ describe('faults and the control API', () => {
     const st = await api('GET', '/state');
     expect(st.status).toBe(200);
     expect(st.json).toMatchObject({ vaultPortsDown: true, replication: { enabled: false } });
-    expect(Object.keys(st.json.ports)).toEqual(['GigabitEthernet1/0/1', 'GigabitEthernet1/0/2', 'GigabitEthernet1/0/3']);
+    expect(Object.keys(st.json.ports).slice(0, 3)).toEqual(['GigabitEthernet1/0/1', 'GigabitEthernet1/0/2', 'GigabitEthernet1/0/3']);
+    expect(Object.keys(st.json.ports)).toContain('ge-0/0/1');
     expect((await api('POST', '/faults', { device: 'switch', match: 'x', output: 'y', times: 2 })).status).toBe(200);
-    expect((await api('GET', '/state')).json.faults).toEqual([{ device: 'switch', match: 'x', output: 'y', exitCode: 1, times: 2 }]);
+    expect((await api('GET', '/state')).json.faults).toEqual([{ device: 'switch', match: 'x', kind: 'error', output: 'y', exitCode: 1, times: 2 }]);
     expect((await api('POST', '/faults', { device: 'router', match: 'x', output: 'y' })).status).toBe(400);
     expect((await api('DELETE', '/faults')).status).toBe(200);
     expect((await api('GET', '/state')).json.faults).toEqual([]);

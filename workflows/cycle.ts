@@ -183,7 +183,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
           },
           () => undefined, // timer cancelled: the cycle closed in time
         );
-      await openLink(vaultId, policy.linkUpTimeoutSeconds);
+      await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
       status.gap = 'open';
 
       enter('REPLICATE');

@@ -5,27 +5,40 @@ import { join } from 'node:path';
 import { startLab, type Lab, type LabOptions } from '../../lab';
 import { parseConfig } from '../../config/load';
 import type { Config } from '../../config/schema';
+import type { PlatformName } from '../../lab/cli/engine';
 
 export const VAULT = 'lab-vault';
 
-export function configForLab(lab: Lab, evidenceDir: string, policy: Record<string, unknown> = {}): Config {
+/** Which lab switch flavour the vault uses, and what cuts its gap. */
+export interface VaultShape {
+  platform?: PlatformName;
+  link?: 'switch' | 'dd-interface';
+}
+
+export function configForLab(lab: Lab, evidenceDir: string, policy: Record<string, unknown> = {}, shape: VaultShape = {}): Config {
   const e = lab.endpoints;
   const pin = { knownHostsFile: e.knownHostsFile };
+  const sw = e.switches.find((s) => s.platform === (shape.platform ?? 'cisco-ios')) ?? e.switch;
   const raw = {
     evidenceDir,
     vaults: [
       {
         id: VAULT,
-        switch: {
-          platform: e.switch.platform,
-          host: e.host,
-          port: e.switch.port,
-          username: e.switch.username,
-          password: { file: e.switch.passwordFile },
-          enableSecret: { file: e.switch.enableSecretFile },
-          hostKey: pin,
-          ports: e.switch.vaultPorts,
-        },
+        // A vault whose gap is the DD's interface needs no switch section at all.
+        ...(shape.link === 'dd-interface'
+          ? { link: { controller: 'dd-interface', interface: e.vaultDd.replicationInterface } }
+          : {
+              switch: {
+                platform: sw.platform,
+                host: e.host,
+                port: sw.port,
+                username: sw.username,
+                password: { file: sw.passwordFile },
+                enableSecret: { file: sw.enableSecretFile },
+                hostKey: pin,
+                ports: sw.vaultPorts,
+              },
+            }),
         source: {
           dd: { host: e.host, port: e.sourceDd.port, username: e.sourceDd.username, password: { file: e.sourceDd.passwordFile }, hostKey: pin, label: 'prod-dd' },
           mtree: e.sourceDd.mtree,
@@ -53,7 +66,7 @@ export interface TestLab {
   close(): Promise<void>;
 }
 
-export async function startTestLab(options: Partial<LabOptions> = {}, policy: Record<string, unknown> = {}): Promise<TestLab> {
+export async function startTestLab(options: Partial<LabOptions> = {}, policy: Record<string, unknown> = {}, shape: VaultShape = {}): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'ir-lab-'));
   const lab = await startLab({
     dir: join(dir, 'lab'),
@@ -64,7 +77,7 @@ export async function startTestLab(options: Partial<LabOptions> = {}, policy: Re
   return {
     lab,
     dir,
-    config: configForLab(lab, join(dir, 'evidence'), policy),
+    config: configForLab(lab, join(dir, 'evidence'), policy, shape),
     async close() {
       await lab.close();
       rmSync(dir, { recursive: true, force: true });

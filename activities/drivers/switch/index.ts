@@ -5,7 +5,7 @@
 import type { Client } from 'ssh2';
 import { DeviceCommandError, DeviceError } from '../errors';
 import { connectSsh, endSsh, type SshTarget } from '../ssh';
-import { platform, type PlatformName } from './platforms';
+import { platform, revertSeconds, type PlatformName } from './platforms';
 import { PortStateParseError, type AdminState, type PortState } from './ports';
 import { CliSession } from './session';
 
@@ -27,8 +27,13 @@ export interface SwitchSession {
   /** The hostname from the device's prompt. */
   readonly hostname: string;
   readonly platform: PlatformName;
-  /** Set the admin state of `ports` in one configuration session (IOS `no shutdown`/`shutdown`, Junos + commit). */
-  setPorts(ports: string[], admin: AdminState): Promise<void>;
+  /**
+   * Set the admin state of `ports` in one configuration session (IOS `no shutdown`/`shutdown`, Junos + commit).
+   * Up with `revertAfterSeconds`: the platform's own revert timer is armed in the same step, so the switch
+   * shuts the ports by itself unless they are closed in time. Down: the ports are shut, then any armed timer
+   * is overtaken or disarmed (never the other way round: no instant with the ports up and no timer).
+   */
+  setPorts(ports: string[], admin: AdminState, opts?: { revertAfterSeconds?: number }): Promise<{ revert?: { name: string; seconds: number } }>;
   /** Read each port's admin and oper state from `show interfaces`. */
   portStates(ports: string[]): Promise<PortState[]>;
   /** Persist the running configuration (no-op where commit persists it). */
@@ -73,10 +78,27 @@ export async function openSwitch(target: SwitchTarget): Promise<SwitchSession> {
       return session.hostname;
     },
     platform: p.name,
-    async setPorts(ports, admin) {
-      if (ports.length === 0) return;
+    async setPorts(ports, admin, opts = {}) {
+      if (ports.length === 0) return {};
       checkPorts(session.device, ports);
+      const plan = p.revert;
+      if (admin === 'up' && opts.revertAfterSeconds !== undefined) {
+        const seconds = revertSeconds(plan, opts.revertAfterSeconds);
+        const { lines, ...overrides } = plan.open(ports, seconds);
+        await session.sendConfig(lines, overrides);
+        return { revert: { name: plan.name, seconds } };
+      }
+      if (admin === 'down') {
+        // An EOS abort reverts at once; it may find nothing pending (timer fired, or none armed): not an error.
+        for (const cmd of plan.overtake ?? []) await session.sendCommand(cmd, { check: false });
+      }
       await session.sendConfig(ports.flatMap((port) => p.ports.setAdmin(port, admin)));
+      if (admin === 'down') {
+        // The ports are shut: now drop the timer. Best effort: a timer left armed only shuts shut ports again.
+        if (plan.disarmConfig) await session.sendConfig(plan.disarmConfig, { check: false });
+        for (const cmd of plan.disarmExec ?? []) await session.sendCommand(cmd, { check: false });
+      }
+      return {};
     },
     async portStates(ports) {
       checkPorts(session.device, ports);

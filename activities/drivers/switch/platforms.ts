@@ -5,6 +5,7 @@
  * the last line of the (ANSI-stripped, LF-normalised) output only.
  */
 import { parseIosInterface, parseJunosTerse, parseNxosInterface, type AdminState, type PortStateParser } from './ports';
+import type { ConfigOverrides } from './session';
 
 export type PlatformName = 'cisco-ios' | 'cisco-nxos' | 'arista-eos' | 'junos';
 export const PLATFORM_NAMES: readonly PlatformName[] = ['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos'];
@@ -48,7 +49,38 @@ export interface Platform {
   };
   /** How to persist the running config; undefined when committing already persists it (Junos). */
   save?: { command: string; expect: ExpectPrompt[]; timeoutMs: number };
+  /**
+   * The device's own rollback timer, armed when the link opens so the switch shuts the ports by itself if
+   * nothing closes them in time (Temporal down included). Its resolution and range are the device's.
+   */
+  revert: RevertTimerPlan;
 }
+
+export interface RevertTimerPlan {
+  /** What the device calls it (logs, README). */
+  name: string;
+  unitSeconds: number;
+  minSeconds: number;
+  maxSeconds: number;
+  /** The configuration session that opens `ports` with the timer armed: its lines and how it differs from a plain one. */
+  open(ports: string[], seconds: number): { lines: string[] } & ConfigOverrides;
+  /** Exec commands run before the ports are shut, that revert now (EOS: abort the pending session). */
+  overtake?: string[];
+  /** Configuration lines added to the session that shuts the ports (NX-OS: remove the schedule). */
+  disarmConfig?: string[];
+  /** Exec commands run after the ports were shut, that confirm the (closed) state and drop the timer. */
+  disarmExec?: string[];
+}
+
+/** The timer value for a wanted exposure bound: never longer than asked where the device allows it. */
+export function revertSeconds(plan: RevertTimerPlan, maxOpenSeconds: number): number {
+  const units = Math.floor(maxOpenSeconds / plan.unitSeconds) * plan.unitSeconds;
+  return Math.min(plan.maxSeconds, Math.max(plan.minSeconds, units));
+}
+
+const hms = (sec: number) => [Math.floor(sec / 3600), Math.floor((sec % 3600) / 60), sec % 60].map((n) => String(n).padStart(2, '0')).join(':');
+/** Name of the NX-OS scheduler job/schedule and the EOS session the vault owns on the switch. */
+export const REVERT_NAME = 'ir-close-gap';
 
 const cisco = (port: string, admin: AdminState): string[] => [`interface ${port}`, admin === 'up' ? 'no shutdown' : 'shutdown'];
 const DEST_FILENAME: ExpectPrompt = { pattern: /Destination filename \[[^\]]*\]\?\s*$/i, answer: '' };
@@ -73,11 +105,21 @@ export const PLATFORMS: Record<PlatformName, Platform> = {
     config: { enter: 'configure terminal', exit: 'end' },
     ports: { setAdmin: cisco, show: (p) => `show interfaces ${p}`, parse: parseIosInterface },
     save: { command: 'copy running-config startup-config', expect: [DEST_FILENAME], timeoutMs: 120_000 },
+    // Configuration Rollback Confirmed Change (IOS XE 17 System Management guide): needs an `archive path`.
+    revert: {
+      name: 'configure terminal revert timer',
+      unitSeconds: 60,
+      minSeconds: 60,
+      maxSeconds: 120 * 60,
+      open: (ports, sec) => ({ enter: `configure terminal revert timer ${sec / 60}`, lines: ports.flatMap((p) => cisco(p, 'up')) }),
+      disarmExec: ['configure confirm'],
+    },
   },
   'cisco-nxos': {
     name: 'cisco-nxos',
     prompts: {
-      configuration: /^[\w.\-]{1,63}\(config(?!-s)[\w.\-@/:+]{0,32}\)#\s?$/i,
+      // scrapli excludes `(config-s)` (a configuration session); `(config-schedule)` is plain configuration.
+      configuration: /^[\w.\-]{1,63}\(config(?!-s\))[\w.\-@/:+]{0,32}\)#\s?$/i,
       privileged: /^[\w.\-]{1,63}#\s?$/i,
       exec: /^[\w.\-]{1,63}>\s?$/i,
     },
@@ -101,6 +143,27 @@ export const PLATFORMS: Record<PlatformName, Platform> = {
     config: { enter: 'configure terminal', exit: 'end' },
     ports: { setAdmin: cisco, show: (p) => `show interface ${p}`, parse: parseNxosInterface },
     save: { command: 'copy running-config startup-config', expect: [DEST_FILENAME], timeoutMs: 300_000 },
+    // NX-OS has no revert timer for configure terminal; its scheduler runs a job at a time with nobody logged in.
+    revert: {
+      name: 'scheduler job (time start +minutes)',
+      unitSeconds: 60,
+      minSeconds: 60,
+      maxSeconds: 7 * 86400,
+      open: (ports, sec) => ({
+        lines: [
+          'feature scheduler',
+          `scheduler job name ${REVERT_NAME}`,
+          ['configure terminal', ...ports.flatMap((p) => cisco(p, 'down'))].join(' ; '),
+          'exit',
+          `scheduler schedule name ${REVERT_NAME}`,
+          `job name ${REVERT_NAME}`,
+          `time start +${sec / 60}`,
+          'exit',
+          ...ports.flatMap((p) => cisco(p, 'up')),
+        ],
+      }),
+      disarmConfig: ['feature scheduler', `no scheduler schedule name ${REVERT_NAME}`],
+    },
   },
   'arista-eos': {
     name: 'arista-eos',
@@ -128,6 +191,20 @@ export const PLATFORMS: Record<PlatformName, Platform> = {
     config: { enter: 'configure terminal', exit: 'end' },
     ports: { setAdmin: cisco, show: (p) => `show interfaces ${p}`, parse: parseIosInterface },
     save: { command: 'copy running-config startup-config', expect: [DEST_FILENAME], timeoutMs: 120_000 },
+    // Configuration session with a commit timer (EOS 4.15+); `configure session X abort` reverts at once.
+    revert: {
+      name: 'configure session commit timer',
+      unitSeconds: 1,
+      minSeconds: 1,
+      maxSeconds: 24 * 3600 - 1,
+      open: (ports, sec) => ({
+        enter: `configure session ${REVERT_NAME}`,
+        lines: ports.flatMap((p) => cisco(p, 'up')),
+        commit: { command: `commit timer ${hms(sec)}`, timeoutMs: 120_000 },
+        discard: ['abort'],
+      }),
+      overtake: [`configure session ${REVERT_NAME} abort`],
+    },
   },
   junos: {
     name: 'junos',
@@ -149,6 +226,17 @@ export const PLATFORMS: Record<PlatformName, Platform> = {
       setAdmin: (p, admin) => [admin === 'up' ? `delete interfaces ${p} disable` : `set interfaces ${p} disable`],
       show: (p) => `show interfaces ${p} terse`,
       parse: parseJunosTerse,
+    },
+    // `commit confirmed <minutes>`; the close path's plain `commit` confirms it with the ports shut.
+    revert: {
+      name: 'commit confirmed',
+      unitSeconds: 60,
+      minSeconds: 60,
+      maxSeconds: 65535 * 60,
+      open: (ports, sec) => ({
+        lines: ports.map((p) => `delete interfaces ${p} disable`),
+        commit: { command: `commit confirmed ${sec / 60}`, successContains: 'commit complete', timeoutMs: 120_000 },
+      }),
     },
   },
 };

@@ -32,6 +32,16 @@ export interface CommandOptions {
   check?: boolean;
 }
 
+/** How one configuration session differs from the platform's plain one (a revert timer armed with it). */
+export interface ConfigOverrides {
+  /** Instead of `config.enter`, e.g. IOS `configure terminal revert timer 30`, EOS `configure session ir-gap`. */
+  enter?: string;
+  /** Instead of `config.commit`, e.g. Junos `commit confirmed 30`, EOS `commit timer 00:30:00`. */
+  commit?: { command: string; successContains?: string; timeoutMs: number };
+  /** Instead of `config.discard` when a line failed (EOS `abort` of the session). */
+  discard?: string[];
+}
+
 interface ReadResult {
   text: string; // cleaned text since the command was sent
   from: number; // where the command's output starts (after the echo)
@@ -136,7 +146,7 @@ export class CliSession {
    * Stops at the first rejected line; configuration mode is left (after the platform's discard commands)
    * before the error is rethrown. Returns each line's output.
    */
-  sendConfig(lines: string[], opts: CommandOptions = {}): Promise<string[]> {
+  sendConfig(lines: string[], opts: CommandOptions & ConfigOverrides = {}): Promise<string[]> {
     return this.serial(() => this.config(lines, opts));
   }
 
@@ -242,8 +252,13 @@ export class CliSession {
     return output;
   }
 
-  private async config(lines: string[], opts: CommandOptions): Promise<string[]> {
-    const cfg = this.platform.config;
+  private async config(lines: string[], opts: CommandOptions & ConfigOverrides): Promise<string[]> {
+    const cfg = {
+      ...this.platform.config,
+      ...(opts.enter ? { enter: opts.enter } : {}),
+      ...(opts.commit ? { commit: opts.commit } : {}),
+      ...(opts.discard ? { discard: opts.discard } : {}),
+    };
     const enterOut = await this.command(cfg.enter, opts);
     if (this._level !== 'configuration') {
       throw new DeviceCommandError(this.device, cfg.enter, enterOut, `${this.device} did not enter configuration mode after \`${cfg.enter}\``);
@@ -254,7 +269,7 @@ export class CliSession {
       for (const line of lines) outputs.push(await this.command(line, opts));
       if (cfg.commit) {
         const out = await this.command(cfg.commit.command, { ...opts, timeoutMs: cfg.commit.timeoutMs });
-        if (!out.includes(cfg.commit.successContains)) {
+        if (cfg.commit.successContains !== undefined && !out.includes(cfg.commit.successContains)) {
           throw new DeviceCommandError(
             this.device,
             cfg.commit.command,
@@ -267,6 +282,8 @@ export class CliSession {
       failure = err;
     }
     if (failure !== undefined && this.closed) throw failure;
+    // Some commits leave configuration mode by themselves (an EOS session's `commit`).
+    if (failure === undefined && this._level !== 'configuration') return outputs;
     try {
       if (failure !== undefined) for (const d of cfg.discard ?? []) await this.command(d, { check: false });
       await this.command(cfg.exit, {
