@@ -10,10 +10,12 @@ import { withLiveness } from './liveness';
 import { holdActivities } from './hold';
 import { linkActivities } from './link';
 import { preflightActivities } from './preflight';
+import { probeActivities } from './probe';
 import { replicationActivities } from './replication';
 import { reportActivities } from './report';
 import { retentionActivities } from './retention';
 import { sentinelActivities } from './sentinel';
+import { scrubActivities } from './scrub';
 import { validationActivities } from './validation';
 
 export type { ActivityDeps } from './deps';
@@ -32,5 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...backupActivities(deps),
     ...holdActivities(deps),
     ...sentinelActivities(deps),
+    ...probeActivities(deps),
+    ...scrubActivities(deps),
   }));
 }

@@ -1,26 +1,48 @@
-/** RECORD: the cycle's report (JSON for machines, Markdown for people) and its catalog entry. */
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+/**
+ * RECORD: the cycle's report (JSON for machines, Markdown for people), chained into the vault's evidence with
+ * the manifests and validation details, and its catalog entry. Returns the seal that goes into history.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import type { CycleResult, Decision } from '../workflows/messages';
+import type { CycleResult, Decision, EvidenceSeal } from '../workflows/messages';
 import { recordInCatalog, type CatalogEntry } from './catalog';
-import { copyDir } from './validation';
+import { appendRecord, copyDir, openIncidents, vaultFolder, type Incident } from './evidence';
+import { headerPath } from './hashing';
 
 export function reportActivities(deps: ActivityDeps) {
   return {
-    async recordReport(vaultId: string, copyId: string, result: CycleResult): Promise<{ path: string; digest: string; markdownPath: string }> {
+    async recordReport(
+      vaultId: string,
+      copyId: string,
+      result: CycleResult,
+    ): Promise<{ path: string; digest: string; markdownPath: string; evidence: EvidenceSeal }> {
+      const evidenceDir = deps.config.evidenceDir;
       // The report is written even for a vault id the config does not know (the cycle failed in PREFLIGHT),
       // but an id that is not a safe path segment never becomes a path.
-      const folder = /^[a-z0-9][a-z0-9-]{0,62}$/.test(vaultId) ? vaultId : '_invalid-vault-id';
-      const dir = copyDir(deps.config.evidenceDir, folder, copyId);
+      const folder = vaultFolder(vaultId);
+      const dir = copyDir(evidenceDir, folder, copyId);
       await mkdir(dir, { recursive: true });
-      const json = JSON.stringify({ format: 'ir-report/1', ...result, report: undefined }, null, 2) + '\n';
+      // The cycle's evidence goes into the vault's chain before its report, which then names the head before it.
+      const v = result.validation;
+      for (const m of [v?.source, v?.copy]) {
+        if (m && existsSync(headerPath(m.path))) await appendRecord(evidenceDir, folder, { kind: 'manifest', key: `manifest:${copyId}:${m.side}`, path: headerPath(m.path) });
+      }
+      if (v && existsSync(v.detailPath)) await appendRecord(evidenceDir, folder, { kind: 'validation', key: `validation:${copyId}`, path: v.detailPath });
+      const incidents = await openIncidents(evidenceDir, folder);
       const path = join(dir, 'report.json');
       const markdownPath = join(dir, 'report.md');
-      await writeFile(path, json);
-      await writeFile(markdownPath, renderMarkdown(result));
-      await recordInCatalog(deps.config.evidenceDir, folder, {
+      const entry = await appendRecord(evidenceDir, folder, {
+        kind: 'report',
+        key: `report:${copyId}`,
+        path,
+        json: { format: 'ir-report/1', ...result, report: undefined, openIncidents: incidents },
+      });
+      const md = await appendRecord(evidenceDir, folder, { kind: 'report', key: `report-md:${copyId}`, path: markdownPath, text: renderMarkdown(result, incidents) });
+      const info = Context.current().info;
+      await recordInCatalog(evidenceDir, folder, {
         copyId,
         recordedAt: new Date().toISOString(),
         outcome: result.outcome,
@@ -30,6 +52,7 @@ export function reportActivities(deps: ActivityDeps) {
         exposureSeconds: result.exposure.seconds,
         report: path,
         ...decisionEntry(result),
+        workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId } : undefined,
       });
       if (result.outcome !== 'validated') {
         await deps.alert({
@@ -39,7 +62,12 @@ export function reportActivities(deps: ActivityDeps) {
           detail: path,
         });
       }
-      return { path, digest: `sha256:${createHash('sha256').update(json).digest('hex')}`, markdownPath };
+      const evidence: EvidenceSeal = {
+        chain: { seq: md.seq, head: md.hash },
+        copyManifest: v ? { path: v.copy.path, root: v.copy.root, digest: v.copy.digest, algorithm: v.copy.algorithm } : undefined,
+        openIncidents: incidents.length,
+      };
+      return { path, digest: entry.digest, markdownPath, evidence };
     },
   };
 }
@@ -80,7 +108,7 @@ function renderBackup(b: NonNullable<CycleResult['backup']>): string {
   );
 }
 
-export function renderMarkdown(r: CycleResult): string {
+export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): string {
   const lines: string[] = [];
   lines.push(`# Isolated recovery cycle ${r.copyId} — vault ${r.vaultId}`, '');
   lines.push(`| | |`, `|---|---|`);
@@ -119,6 +147,16 @@ export function renderMarkdown(r: CycleResult): string {
     for (const f of r.findings) lines.push(`| ${f.severity} | ${f.class} | \`${f.path}\` | ${f.detail ?? ''} |`);
   }
   for (const d of r.decisions ?? []) lines.push(...renderDecision(d));
+  if (r.probe) {
+    lines.push('', '## Immutability probe', '');
+    lines.push(`- canary \`${r.probe.canary}\`${r.probe.lockedUntil ? ` locked until ${r.probe.lockedUntil}` : ''}: ${r.probe.worm ? 'every attempt refused (WORM)' : '**NOT WORM**'}`);
+    for (const a of r.probe.attempts) lines.push(`- ${a.action}: ${a.refused ? 'refused' : '**accepted**'} (${a.detail})`);
+    if (r.probe.error) lines.push(`- probe error: ${r.probe.error}`);
+  }
+  if (incidents.length) {
+    lines.push('', `## Open incidents of vault ${r.vaultId} (${incidents.length})`, '', '| at | severity | kind | copy | summary |', '|---|---|---|---|---|');
+    for (const i of incidents) lines.push(`| ${i.at} | ${i.severity} | ${i.kind} | ${i.copyId ?? '–'} | ${i.summary.replace(/\|/g, '\\|')} |`);
+  }
   if (r.rejectedMessages.length) {
     lines.push('', '## Rejected operator messages', '');
     for (const m of r.rejectedMessages) lines.push(`- ${m}`);

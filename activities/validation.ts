@@ -10,11 +10,12 @@ import { vaultAccess } from './deps';
 import { analyzeCopy, buildManifest, compareManifests, type Finding } from './hashing';
 import type { ManifestRef, ValidationSummary } from '../workflows/messages';
 import { baselineChangeRates, latestValidatedCopy, readCatalog } from './catalog';
+import { copyDir } from './evidence';
 
 const severityRank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
 const worstFirst = (a: Finding, b: Finding) => severityRank[a.severity] - severityRank[b.severity] || a.path.localeCompare(b.path);
 
-export const copyDir = (evidenceDir: string, vaultId: string, copyId: string) => join(evidenceDir, vaultId, copyId);
+export { copyDir } from './evidence';
 
 export function validationActivities(deps: ActivityDeps) {
   return {

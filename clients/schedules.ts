@@ -6,7 +6,7 @@
  */
 import type { Client, ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import type { Config, ScheduleConfig, VaultConfig } from '../config/schema';
-import { cycleWorkflowId } from '../workflows/messages';
+import { cycleWorkflowId, scrubWorkflowId } from '../workflows/messages';
 import { drillWorkflowId } from '../workflows/drill-messages';
 import { CYCLE_WORKFLOW_TYPE } from './cycles';
 import { formatDuration } from './vaults';
@@ -31,6 +31,12 @@ export const scheduleKinds: ScheduleKind[] = [
     kind: 'drill',
     config: (v) => v.drill?.schedule,
     action: (v) => ({ workflowType: 'recoveryDrill', workflowId: drillWorkflowId(v.id), args: [v.id, { by: 'schedule' }] }),
+  },
+  {
+    kind: 'scrub',
+    // Opt-in (scrub.schedule: true): every scrub.interval, the pace the scrub's rolling plan assumes.
+    config: (v) => (v.scrub.schedule ? { every: v.scrub.interval, jitter: 0, catchupWindow: 600, pauseOnFailure: false, notes: `scrub of the locked copies of vault ${v.id}` } : undefined),
+    action: (v) => ({ workflowType: 'scrubCopies', workflowId: scrubWorkflowId(v.id), args: [v.id, {}] }),
   },
 ];
 

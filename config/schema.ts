@@ -186,6 +186,18 @@ export const vaultSchema = z.strictObject({
   /** How copies are retention-locked: atime over the mount (default) or the DD REST rlfiles call. */
   lock: z.strictObject({ method: z.enum(['atime', 'rest']).default('atime') }).prefault({}),
   backup: backupSchema.optional(),
+  // Scrubbing of locked copies (workflows/scrub.ts): every copy re-hashed at least once per `period`, the scrub
+  // running every `interval`, reading at most `maxBytesPerSecond` so cycles keep their speed.
+  scrub: z
+    .strictObject({
+      period: duration.default(7 * 86400),
+      interval: duration.default(86400),
+      maxBytesPerSecond: z.number().positive().default(50 * 1024 * 1024),
+      // true: `irctl schedule apply` runs the scrub every `interval` (a Temporal schedule, kind scrub).
+      schedule: z.boolean().default(false),
+    })
+    .refine((s) => s.interval <= s.period, { message: 'scrub.interval must not be longer than scrub.period (every copy is covered within a period)' })
+    .prefault({}),
   // Ransomware analytics thresholds; every field optional over the defaults (activities/hashing/analytics.ts).
   analytics: analyticsThresholdsSchema.optional(),
   // The gap sentinel (workflows/sentinel.ts): how often it asks the devices whether the gap is open.

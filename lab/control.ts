@@ -1,6 +1,7 @@
 /**
  * The lab's HTTP control API (docs/lab-protocol.md "Control"): what a test or demo does *to* the lab that no
- * device protocol offers — inspect state, inject faults, hand-open ports, unleash ransomware.
+ * device protocol offers — inspect state, inject faults, hand-open ports, unleash ransomware, lift the WORM
+ * guard of the copies mount (the tamper switch, for tests that must damage a locked copy).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ export interface ControlTarget {
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   /** Further routes (the backup simulators' job controls); undefined when none matches. */
   extra?(method: string, path: string, body: () => Promise<unknown>): Promise<unknown> | undefined;
+  setTamper(on: boolean): void;
 }
 
 const FaultBody = z.object({
@@ -31,6 +33,7 @@ const FaultBody = z.object({
   ms: z.number().int().positive().optional(),
 });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
+const TamperBody = z.strictObject({ on: z.boolean() });
 
 class HttpError extends Error {
   constructor(
@@ -79,6 +82,10 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
     } catch (err) {
       throw new HttpError(404, (err as Error).message);
     }
+    return { ok: true };
+  }
+  if (req.method === 'POST' && p === '/tamper') {
+    t.setTamper(parse(TamperBody, await body(req)).on);
     return { ok: true };
   }
   const ddIf = /^\/dd\/vault-dd\/net\/ethV1\/(up|down)$/.exec(p);

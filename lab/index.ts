@@ -90,6 +90,8 @@ export interface LabEndpoints {
   context: { source: string; destination: string };
   /** HTTPS faces: vault DD REST, Bareos, NetWorker (url, certificate file and fingerprint, user, password file). */
   rest: RestEndpoints;
+  /** Whether locked files refuse changes through the mount path (immutable attribute), and why not. */
+  worm: { immutable: boolean; reason?: string };
 }
 
 export interface LabSwitchEndpoint {
@@ -120,6 +122,8 @@ export interface Lab {
   replication(): { enabled: boolean; connection: string; bytesRemaining: number; filesRemaining: number; syncedAsOf: Date | null };
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
+  /** The tamper switch (tests): on lifts the WORM guard of the copies mount, off restores it. */
+  setTamper(on: boolean): void;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   /** Drills: the next restore into the sandbox MTree comes back with `count` files corrupted. */
   restoreFaults: RestoreFaults;
@@ -192,6 +196,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const sourceSnaps = new MtreeSnapshots(SOURCE_MTREE, prodDir, path.join(dir, 'snapshots-prod-dd.json'), log);
   const replicaSnaps = new MtreeSnapshots(REPLICA_MTREE, replicaDir, path.join(dir, 'snapshots-vault-dd.json'), log);
   let writer: ProductionWriter | null = null;
+  if (!retention.immutable.available) {
+    log(`WARNING: locked copies are NOT immutable through the mount path: ${retention.immutable.reason}; the immutability probe will report this vault as not WORM`);
+  }
   const engine = new ReplicationEngine({
     snapshots: { source: sourceSnaps, replica: replicaSnaps },
     srcDir: prodDir,
@@ -230,6 +237,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     writer?.stop();
     for (const w of switches) w.close();
     state.save();
+  });
+  // Locks expire on the lab's clock: lift the attribute then. On close, lift it everywhere (folder removable).
+  const expiry = setInterval(() => retention.expire(), 1000);
+  expiry.unref();
+  closers.push(async () => {
+    clearInterval(expiry);
+    retention.unsealAll();
   });
 
   try {
@@ -334,6 +348,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       },
       restoreFaults,
       rest,
+      setTamper: (on) => {
+        log(`hand: tamper switch ${on ? 'ON: the copies mount is writable' : 'off: WORM guard restored'}`);
+        retention.setTamper(on);
+      },
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);
         log(`ransomware: encrypted ${r.encrypted.length} production files, note ${r.note}`);
@@ -364,6 +382,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             connections: lab.connections(),
             replication: engine.status(),
             locks: retention.locked().map((l) => ({ path: `${COPIES_MTREE}/${l.rel}`, until: l.until.toISOString() })),
+            worm: { immutable: retention.immutable.available, reason: retention.immutable.reason, tamper: retention.tamper },
             faults: faults.snapshot(),
           }),
           addFault: lab.addFault,
@@ -380,6 +399,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
                   return { stalled: engine.stalled };
                 })
               : undefined),
+          setTamper: lab.setTamper,
         },
         host,
         want.control,
@@ -431,6 +451,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       recoveryHost: rescue.endpoint,
       context,
       rest: rest.endpoints,
+      worm: { immutable: retention.immutable.available, reason: retention.immutable.reason },
     };
     fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(lab.endpoints, null, 2) + '\n');
     return lab;

@@ -5,11 +5,14 @@
  * it was made, however late the lab looks. Later atimes extend a lock, earlier ones are ignored.
  *
  * Every lab writer that touches ir-copies goes through the guard methods here, which refuse locked files
- * with EACCES, as a DD does over NFS.
+ * with EACCES, as a DD does over NFS. Writers that bypass the lab (anything using the mount path) meet the
+ * immutable attribute (lab/worm.ts). The report keeps every lock it ever accepted, also of a file since gone.
+ * The tamper switch lifts both guards, for tests that must damage a locked copy.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LabState } from './state';
+import { ImmutableAttr } from './worm';
 
 export interface RetentionLimits {
   minSeconds: number;
@@ -47,12 +50,77 @@ export function listDirs(root: string, rel = ''): string[] {
   return out;
 }
 
+/** Size of a locked file, 0 once it is gone (the report still lists it). */
+function sizeOf(abs: string): number {
+  try {
+    return fs.statSync(abs).size;
+  } catch {
+    return 0;
+  }
+}
+
 export class RetentionLock {
+  readonly immutable: ImmutableAttr;
+  private tampering = false;
+  /** Files that carry the immutable attribute now. */
+  private readonly sealed = new Set<string>();
+
   constructor(
     readonly root: string,
     private readonly state: LabState,
     private readonly defaults: RetentionLimits,
-  ) {}
+  ) {
+    this.immutable = new ImmutableAttr(root);
+    this.reseal();
+  }
+
+  get tamper(): boolean {
+    return this.tampering;
+  }
+
+  /** The tamper switch: on lifts the guard and the immutable attribute; off puts them back. */
+  setTamper(on: boolean): void {
+    if (on) {
+      this.tampering = true;
+      this.unsealAll();
+    } else {
+      this.refresh(); // take what was done to the locks meanwhile (a pulled-back atime), then seal again
+      this.tampering = false;
+      this.reseal();
+    }
+  }
+
+  /** Puts the attribute on every file whose lock still runs (start, tamper off). */
+  reseal(): void {
+    if (this.tampering) return;
+    const now = Date.now();
+    const rels = Object.entries(this.state.data.locks)
+      .filter(([rel, until]) => Date.parse(until) > now && !this.sealed.has(rel) && fs.existsSync(this.abs(rel)))
+      .map(([rel]) => rel);
+    this.seal(rels);
+  }
+
+  private seal(rels: string[]): void {
+    if (this.tampering || !this.immutable.available || rels.length === 0) return;
+    this.immutable.set(rels.map((r) => this.abs(r)));
+    for (const r of rels) this.sealed.add(r);
+  }
+
+  /** Lifts the attribute where the lock has expired; called on a timer. */
+  expire(): void {
+    const now = Date.now();
+    const done = [...this.sealed].filter((rel) => Date.parse(this.state.data.locks[rel] ?? '') <= now || !fs.existsSync(this.abs(rel)));
+    if (done.length === 0) return;
+    this.immutable.clear(done.map((r) => this.abs(r)));
+    for (const r of done) this.sealed.delete(r);
+  }
+
+  /** Lifts every attribute (tamper on, lab close: its folder must stay removable); locks stay recorded. */
+  unsealAll(): void {
+    if (this.sealed.size === 0) return;
+    this.immutable.clear([...this.sealed].map((r) => this.abs(r)));
+    this.sealed.clear();
+  }
 
   limits(): RetentionLimits {
     return {
@@ -86,6 +154,12 @@ export class RetentionLock {
     const requestedAt = Math.min(st.ctimeMs, now);
     // Whole milliseconds: utimes() with a JS Date round-trips through nanoseconds and a double.
     const atime = Math.round(st.atimeMs);
+    const held = this.state.data.locks[rel];
+    if (this.tampering && held && atime < Date.parse(held)) {
+      // Tamper switch on: the storage is compromised and honours a pulled-back atime (a shortened lock).
+      this.state.data.locks[rel] = new Date(atime).toISOString();
+      return true;
+    }
     if (atime < requestedAt + minSeconds * 1000 || atime > requestedAt + maxSeconds * 1000) return false;
     const current = this.state.data.locks[rel];
     if (current && Date.parse(current) >= atime) return false; // locks only grow
@@ -93,22 +167,19 @@ export class RetentionLock {
     return true;
   }
 
-  /** Re-reads every file (or the given ones) and forgets locks of files that no longer exist. */
+  /**
+   * Re-reads every file (or the given ones), takes the locks their atimes ask for and seals them. A lock once
+   * accepted is never forgotten, also when its file is gone: the report must show what was lost.
+   */
   refresh(rels?: string[]): void {
     const now = Date.now();
-    let changed = false;
+    const taken: string[] = [];
     const files = rels ?? listFiles(this.root);
-    for (const rel of files) changed = this.observe(rel, now) || changed;
-    if (!rels) {
-      const present = new Set(files);
-      for (const rel of Object.keys(this.state.data.locks)) {
-        if (!present.has(rel)) {
-          delete this.state.data.locks[rel];
-          changed = true;
-        }
-      }
+    for (const rel of files) if (this.observe(rel, now)) taken.push(rel);
+    if (taken.length) {
+      this.state.save();
+      this.seal(taken.filter((rel) => !this.sealed.has(rel)));
     }
-    if (changed) this.state.save();
   }
 
   /** `until` is the recorded expiry, also after it passed (then `locked` is false). */
@@ -126,12 +197,13 @@ export class RetentionLock {
     const now = Date.now();
     return Object.entries(this.state.data.locks)
       .filter(([, until]) => Date.parse(until) > now)
-      .map(([rel, until]) => ({ rel, size: fs.statSync(this.abs(rel)).size, until: new Date(until) }))
+      .map(([rel, until]) => ({ rel, size: sizeOf(this.abs(rel)), until: new Date(until) }))
       .sort((a, b) => a.rel.localeCompare(b.rel));
   }
 
-  /** Throws EACCES when rel, or any file under it, is locked. */
+  /** Throws EACCES when rel, or any file under it, is locked (unless the tamper switch is on). */
   assertMutable(rel: string, syscall: string): void {
+    if (this.tampering) return;
     const abs = this.abs(rel);
     if (!fs.existsSync(abs)) return;
     const base = path.relative(this.root, abs).split(path.sep).join('/');

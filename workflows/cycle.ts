@@ -55,6 +55,12 @@ const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activit
   retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 
+// The immutability probe (activities/probe.ts): its own errors never fail the cycle, they go into the report.
+const { probeImmutability } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
+});
+
 const { lockCopy } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
@@ -357,6 +363,16 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
           : 'failed';
   if (failure && status.verdict === 'none') status.verdict = 'failed';
 
+  // With the gap closed and a copy landed: does the storage really refuse to change a locked file?
+  if (status.copy && !cancelled && patched('worm-probe')) {
+    status.probe = await probeImmutability(vaultId, status.copyId, `cycle ${status.copyId}`).catch((err: unknown) => ({
+      canary: '',
+      attempts: [],
+      worm: false,
+      error: rootMessage(err),
+    }));
+  }
+
   enter('RECORD');
   const result: CycleResult = { ...status, outcome };
   // Recording runs even when the workflow itself was cancelled: the report says exactly what happened.
@@ -366,7 +382,7 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
   await CancellationScope.nonCancellable(() => hold.release());
   if (status.hold) status.hold = { ...status.hold, state: 'released' };
   enter('DONE');
-  Object.assign(result, status, { outcome });
+  Object.assign(result, status, { outcome, evidence: result.report.evidence });
 
   if (outcome === 'cancelled') throw failure;
   if (failure || outcome === 'aborted') {

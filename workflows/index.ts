@@ -2,3 +2,4 @@
 export { isolatedRecoveryCycle } from './cycle';
 export { recoveryDrill } from './drill';
 export { gapSentinel } from './sentinel';
+export { scrubCopies } from './scrub';

@@ -144,6 +144,7 @@ export interface CycleStatus {
   hold?: { state: 'waiting' | 'held' | 'released'; heldBy?: string; since?: string };
   /** The gap was found open at PREFLIGHT: what was open, since when at the latest, who closed it. */
   inheritedGap?: { found: string; openSinceAtLatest?: string; closedBy: string };
+  probe?: ProbeResult;
 }
 
 /** What the cycle held in the backup software and when (activities/backup.ts); names only, no secrets. */
@@ -195,7 +196,76 @@ export interface ValidationSummary {
 
 export interface CycleResult extends CycleStatus {
   outcome: Outcome;
-  report?: { path: string; digest: string; markdownPath: string };
+  report?: { path: string; digest: string; markdownPath: string; evidence?: EvidenceSeal };
+  /** What an auditor checks the evidence store against (irctl evidence verify, verify --copy, the scrub). */
+  evidence?: EvidenceSeal;
+}
+
+/** The vault's evidence chain head after this cycle's records, and the copy's manifest root and digest. */
+export interface EvidenceSeal {
+  chain: { seq: number; head: string | null };
+  copyManifest?: { path: string; root: string; digest: string; algorithm: string };
+  openIncidents: number;
+}
+
+/** One attempt of an immutability probe on a canary file; every one must be refused. */
+export interface ProbeAttempt {
+  action: 'write' | 'append' | 'delete' | 'rename' | 'shorten-lock';
+  refused: boolean;
+  detail: string;
+}
+
+export interface ProbeResult {
+  canary: string; // DD path of the canary (never real data)
+  lockedUntil?: string;
+  attempts: ProbeAttempt[];
+  /** true only when the canary was locked and every attempt was refused. */
+  worm: boolean;
+  incidentId?: string;
+  error?: string;
+}
+
+/** scrubCopies input; missing fields come from the vault's `scrub` configuration. */
+export interface ScrubOptions {
+  periodSeconds?: number; // every copy is re-hashed at least once per period
+  intervalSeconds?: number; // how often the scrub runs (its schedule)
+  maxBytesPerSecond?: number; // read-rate limit, so cycles keep their speed
+  all?: boolean; // re-hash every copy now, whatever the rolling plan says
+}
+
+export interface ScrubTarget {
+  copyId: string;
+  workflowId: string;
+  runId: string;
+  mtreePath: string;
+  lockedUntil: string;
+  manifest: { path: string; root: string; digest: string; algorithm: string };
+}
+
+export interface CopyScrub {
+  copyId: string;
+  ok: boolean;
+  root: string; // what the copy hashes to now
+  expectedRoot: string; // from history
+  files: number;
+  bytes: number;
+  seconds: number;
+  problems: Array<{ class: string; path: string; detail?: string }>;
+  incidentId?: string;
+}
+
+export interface ScrubResult {
+  vaultId: string;
+  scrubId: string;
+  startedAt: string;
+  copiesKnown: number;
+  scrubbed: CopyScrub[];
+  bytes: number;
+  seconds: number;
+  bytesPerSecond: number;
+  maxBytesPerSecond: number;
+  probe?: ProbeResult;
+  recordPath?: string;
 }
 
 // Operators' messages. approve/reject/abort exist both as updates (the caller hears why a request was refused)
@@ -225,6 +295,8 @@ export const searchAttributeNames = [IrVault.name, IrPhase.name, IrGapState.name
 
 /** Workflow id for a vault's cycle started by hand or by CI: one id per vault keeps one cycle at a time. */
 export const cycleWorkflowId = (vaultId: string): string => `ir-cycle-${vaultId}`;
+/** One scrub per vault at a time, too. */
+export const scrubWorkflowId = (vaultId: string): string => `ir-scrub-${vaultId}`;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 

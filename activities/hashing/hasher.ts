@@ -37,6 +37,8 @@ export interface BuildManifestOptions {
   signal?: AbortSignal;
   /** Progress/checkpoint interval; default 500 ms (tests use 0). */
   progressIntervalMs?: number;
+  /** Awaited after each batch with its file bytes: a rate limiter (the scrub) paces the reads with it. */
+  throttle?: (bytes: number) => Promise<void>;
 }
 
 interface Counts {
@@ -140,6 +142,7 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
       } finally {
         opts.signal?.throwIfAborted(); // the pool was closed by the abort: report the abort, not that
       }
+      if (opts.throttle) await opts.throttle(results.reduce((n, x) => n + Math.max(0, x.size), 0));
       let gnu = '';
       let ent = '';
       let r = 0;

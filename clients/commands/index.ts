@@ -15,7 +15,8 @@ export const commandRegistry: Record<string, CommandEntry> = {
   drill: { summary: 'recovery drills: run one (CI), list the history, show coverage', load: async () => (await import('./drill')).command },
   report: { summary: "show a cycle's report from the evidence store", load: async () => (await import('./report')).command },
   manifest: { summary: 'write a manifest (sha256sum/b3sum format + Merkle root header) of a tree', load: async () => (await import('./manifest')).manifestCommand },
-  verify: { summary: 'check a tree against a manifest (exit 0 match, 1 findings)', load: async () => (await import('./verify')).verifyCommand },
+  verify: { summary: 'check a tree against a manifest, or --copy ID against the root in history', load: async () => (await import('./verify')).verifyCommand },
+  evidence: { summary: 'check the evidence chain against Temporal history (verify), scrub locked copies', load: async () => (await import('./evidence')).command },
 };
 
 /** Older spellings kept working: `irctl start VAULT` is `irctl cycle start VAULT`. */

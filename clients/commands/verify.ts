@@ -9,17 +9,29 @@ import * as path from 'node:path';
 import { buildManifest, compareManifests, entriesPathOf, headerPath, readManifestInfo, type Finding, type HashAlgorithm } from '../../activities/hashing';
 import { sha256OfFile } from '../../activities/hashing/manifest';
 import { escapeName, needsEscape } from '../../activities/hashing/paths';
-import { parse, type Command } from '../cli';
+import { CliError, ExitCode, parse, type Command, type CommandContext } from '../cli';
+import { withClient } from '../connection';
+import { configOf, vaultArg } from '../vaults';
+import { findVault } from '../../config/load';
+import { readCatalog } from '../../activities/catalog';
+import { vaultHistory } from '../../activities/history';
 import { parseAlgo, requireDir } from './manifest';
 
 export const verifyCommand: Command = {
-  summary: 'check a tree against a manifest (exit 0 match, 1 findings)',
-  usage: 'irctl verify DIR MANIFEST [--algo sha256|blake3] [--json] [--concurrency N]',
+  summary: 'check a tree against a manifest, or a locked copy against the root in Temporal history (exit 0 match, 1 findings)',
+  usage: 'irctl verify DIR MANIFEST [--algo sha256|blake3] [--json] [--concurrency N] | irctl verify --copy ID [--vault VAULT]',
   async run(args, ctx) {
     const { values, positionals } = parse(args, ctx, {
       algo: { type: 'string' },
       concurrency: { type: 'string' },
+      copy: { type: 'string' },
+      vault: { type: 'string' },
     });
+    if (values.copy !== undefined) {
+      if (positionals.length) ctx.usageError(`--copy checks a copy of the vault: no DIR or MANIFEST (got '${positionals[0]}')`);
+      return verifyCopy(values.copy as string, values.vault as string | undefined, ctx);
+    }
+    if (values.vault !== undefined) ctx.usageError('--vault goes with --copy ID');
     if (positionals.length < 2) ctx.usageError(positionals.length === 0 ? 'missing DIR and MANIFEST' : 'missing MANIFEST');
     if (positionals.length > 2) ctx.usageError(`unexpected argument '${positionals[2]}'`);
     const dir = requireDir(positionals[0], ctx);
@@ -54,6 +66,53 @@ export const verifyCommand: Command = {
     }
   },
 };
+
+/**
+ * `--copy ID`: re-hash the locked copy and compare its Merkle root with the one its cycle left in Temporal
+ * history — the evidence folder's manifest could have been regenerated from a damaged copy. Differences are
+ * named from the evidence manifest when it still has the history's root.
+ */
+async function verifyCopy(copyId: string, vaultOpt: string | undefined, ctx: CommandContext): Promise<number> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(copyId)) ctx.usageError(`--copy '${copyId}' is not a copy id (like 20261123T120000Z-1a2b3c4d)`);
+  const config = configOf(ctx);
+  const candidates = vaultOpt !== undefined ? [vaultArg([vaultOpt], ctx, config).id] : config.vaults.map((v) => v.id);
+  // The catalog says which execution; history has the last word (a catalog entry can be removed).
+  return withClient(ctx.connection, async (client) => {
+    for (const vaultId of candidates) {
+      const known = (await readCatalog(config.evidenceDir, vaultId)).flatMap((e) => (e.workflow ? [e.workflow] : []));
+      const h = (await vaultHistory(client, vaultId, known)).find((r) => r.copyId === copyId);
+      if (!h) continue;
+      if (!h.copyManifest) {
+        ctx.err(`copy ${copyId} of vault ${vaultId}: its cycle (${h.workflowId} run ${h.runId}) ended ${h.outcome} without a copy manifest in history: nothing to check against`);
+        return ExitCode.FAILED;
+      }
+      const vault = findVault(config, vaultId);
+      const tree = path.join(vault.vault.copiesMountPath, copyId);
+      ctx.out(`copy ${copyId} of vault ${vaultId}: history root ${h.copyManifest.root} (${h.workflowId} run ${h.runId})`);
+      const tmp = await fsp.mkdtemp(path.join(tmpdir(), 'irctl-verify-copy-'));
+      try {
+        const fresh = path.join(tmp, 'actual');
+        const info = existsSync(tree) ? await buildManifest(tree, fresh, { algorithm: h.copyManifest.algorithm as HashAlgorithm }) : null;
+        if (info?.root === h.copyManifest.root) {
+          ctx.out(`OK: ${info.files} files, ${info.bytes} bytes hash to the root recorded in Temporal history`);
+          return ExitCode.OK;
+        }
+        ctx.out(info ? `FAILED: the copy hashes to ${info.root}, not to the root in history` : `FAILED: the copy ${tree} is gone`);
+        const evidence = await readManifestInfo(h.copyManifest.path).catch(() => null);
+        if (evidence?.root !== h.copyManifest.root) {
+          ctx.out(`the evidence manifest ${h.copyManifest.path} was rewritten too (root ${evidence?.root ?? 'unreadable'}): it cannot name the changed files`);
+        } else if (info) {
+          const diff = await compareManifests(h.copyManifest.path, fresh);
+          for (const f of diff.findings) ctx.out(`${printable(f.path)}: FAILED (${f.class})${f.detail ? ` ${f.detail}` : ''}`);
+        }
+        return ExitCode.FAILED;
+      } finally {
+        await fsp.rm(tmp, { recursive: true, force: true });
+      }
+    }
+    throw new CliError(`copy ${copyId} has no cycle result in Temporal history${vaultOpt ? ` of vault ${vaultOpt}` : ''}: it cannot be checked against history`, ExitCode.NOT_FOUND);
+  });
+}
 
 /** The manifest files must still be what their header says (an edited manifest proves nothing). */
 async function tampering(manifest: string, manifestDigest: string, entriesDigest: string): Promise<Finding[]> {
