@@ -6,6 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DrillResult } from '../workflows/drill-messages';
+import { appendRecord } from './evidence';
 
 export interface DrillHistoryEntry {
   drillId: string;
@@ -33,9 +34,10 @@ export async function writeDrillEvidence(evidenceDir: string, r: DrillResult): P
   const dir = drillDir(evidenceDir, r.vaultId, r.drillId);
   await mkdir(dir, { recursive: true });
   const paths = { json: join(dir, 'drill.json'), markdown: join(dir, 'drill.md'), junit: join(dir, 'junit.xml') };
-  await writeFile(paths.json, JSON.stringify({ format: 'ir-drill/1', ...r, report: undefined }, null, 2) + '\n');
-  await writeFile(paths.markdown, renderDrillMarkdown(r));
-  await writeFile(paths.junit, renderJUnit(r));
+  // Evidence records like a cycle's report: written once, chained into the vault's evidence (activities/evidence.ts).
+  await appendRecord(evidenceDir, r.vaultId, { kind: 'drill', key: `drill:${r.drillId}`, path: paths.json, json: { format: 'ir-drill/1', ...r, report: undefined } });
+  await appendRecord(evidenceDir, r.vaultId, { kind: 'drill', key: `drill-md:${r.drillId}`, path: paths.markdown, text: renderDrillMarkdown(r) });
+  await appendRecord(evidenceDir, r.vaultId, { kind: 'drill', key: `drill-junit:${r.drillId}`, path: paths.junit, text: renderJUnit(r) });
   const entries = (await readDrillHistory(evidenceDir, r.vaultId)).filter((e) => e.drillId !== r.drillId);
   entries.push({
     drillId: r.drillId,

@@ -169,6 +169,8 @@ export interface Incident {
   /** Who found it: `scrub <workflowId>`, `cycle <copyId>`, `sentinel`… */
   source: string;
   at: string;
+  /** The finder's own record (e.g. the sentinel's: what was open, since when, who closed it and how). */
+  detail?: Record<string, unknown>;
 }
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -1,23 +1,34 @@
-/** Incidents in the evidence store: one JSON line each in <evidenceDir>/<vault>/incidents.jsonl, append only. */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+/**
+ * The sentinel's incidents (a gap found open with no holder, a holder that ended without releasing) are evidence
+ * records like every other incident: written once and chained by activities/evidence.ts, listed in later cycle
+ * reports among the vault's open incidents. This module only maps the sentinel's shape onto that record.
+ */
 import { join } from 'node:path';
-import type { Incident } from '../workflows/messages';
+import { incidentsDir, openIncidents, recordIncident } from './evidence';
+import type { Incident as GapIncident } from '../workflows/messages';
 
-export const incidentsPath = (evidenceDir: string, vaultId: string) => join(evidenceDir, vaultId, 'incidents.jsonl');
+const GAP_KINDS = new Set<string>(['gap-open-without-holder', 'holder-ended-without-release']);
 
-export async function recordIncidentFile(evidenceDir: string, incident: Incident): Promise<string> {
-  const path = incidentsPath(evidenceDir, incident.vaultId);
-  await mkdir(join(evidenceDir, incident.vaultId), { recursive: true });
-  await appendFile(path, JSON.stringify(incident) + '\n');
-  return path;
+/** Records one gap incident; returns the record's path. Idempotent per close (the id carries the close time). */
+export async function recordGapIncident(evidenceDir: string, incident: GapIncident): Promise<string> {
+  const id = `gap-${incident.closedAt.replace(/[^0-9A-Za-z]/g, '')}`;
+  const summary =
+    incident.kind === 'holder-ended-without-release'
+      ? `${incident.holder?.workflowId} ended ${incident.holder?.status} holding the vault; the sentinel closed the gap (${incident.found})`
+      : `the gap was open with no operation holding the vault (${incident.found}); the sentinel closed it`;
+  await recordIncident(evidenceDir, incident.vaultId, {
+    id,
+    severity: 'critical',
+    kind: incident.kind,
+    summary,
+    source: `sentinel ${incident.closedBy}`,
+    at: incident.closedAt,
+    detail: { ...incident },
+  });
+  return join(incidentsDir(evidenceDir, incident.vaultId), `${id}.json`);
 }
 
-export async function readIncidents(evidenceDir: string, vaultId: string): Promise<Incident[]> {
-  try {
-    const text = await readFile(incidentsPath(evidenceDir, vaultId), 'utf8');
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Incident);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+/** The vault's open gap incidents, in the sentinel's shape, oldest first. */
+export async function readGapIncidents(evidenceDir: string, vaultId: string): Promise<GapIncident[]> {
+  return (await openIncidents(evidenceDir, vaultId)).filter((i) => GAP_KINDS.has(i.kind) && i.detail).map((i) => i.detail as unknown as GapIncident);
 }

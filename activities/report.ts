@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { CycleResult, Decision, EvidenceSeal } from '../workflows/messages';
 import { recordInCatalog, type CatalogEntry } from './catalog';
-import { appendRecord, copyDir, openIncidents, vaultFolder, type Incident } from './evidence';
+import { appendRecord, copyDir, openIncidents, recordEvidence, vaultFolder, type Incident } from './evidence';
 import { headerPath } from './hashing';
 
 export function reportActivities(deps: ActivityDeps) {
@@ -31,6 +31,10 @@ export function reportActivities(deps: ActivityDeps) {
         if (m && existsSync(headerPath(m.path))) await appendRecord(evidenceDir, folder, { kind: 'manifest', key: `manifest:${copyId}:${m.side}`, path: headerPath(m.path) });
       }
       if (v && existsSync(v.detailPath)) await appendRecord(evidenceDir, folder, { kind: 'validation', key: `validation:${copyId}`, path: v.detailPath });
+      // Each question put to people and its answer is a record of its own (who, when, why), not only a report line.
+      for (const d of result.decisions ?? []) {
+        if (d.state !== 'pending') await recordEvidence(evidenceDir, folder, 'decision', `${copyId}.${d.stage}`, { vaultId, copyId, ...d });
+      }
       const incidents = await openIncidents(evidenceDir, folder);
       const path = join(dir, 'report.json');
       const markdownPath = join(dir, 'report.md');
@@ -54,7 +58,8 @@ export function reportActivities(deps: ActivityDeps) {
         ...decisionEntry(result),
         workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId } : undefined,
       });
-      if (result.outcome !== 'validated') {
+      // A copy people approved was already looked at; everything else that is not clean is someone's to see.
+      if (result.outcome !== 'validated' && result.outcome !== 'approved') {
         await deps.alert({
           severity: result.outcome === 'suspect' || result.outcome === 'rejected' ? 'critical' : 'warning',
           vaultId,

@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
-import { recordIncidentFile } from './incidents';
+import { recordGapIncident } from './incidents';
 import type { Holder, Incident } from '../workflows/messages';
 
 export function sentinelActivities(deps: ActivityDeps) {
@@ -33,7 +33,7 @@ export function sentinelActivities(deps: ActivityDeps) {
 
     /** Writes the incident to the evidence store and raises a critical alert naming the vault. */
     async recordIncident(incident: Incident): Promise<{ path: string }> {
-      const path = await recordIncidentFile(deps.config.evidenceDir, incident);
+      const path = await recordGapIncident(deps.config.evidenceDir, incident);
       await deps.alert({
         severity: 'critical',
         vaultId: incident.vaultId,

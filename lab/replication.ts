@@ -373,7 +373,9 @@ export class ReplicationEngine {
       this.transfer = null;
       await t.src.close();
       await t.dst.close();
-      await fsp.utimes(t.tmp, new Date(), new Date(item.mtimeMs));
+      // Seconds as a number keep the sub-millisecond part; a Date would truncate it, and a file whose mtime ends
+      // in .999… ms would then differ by a whole millisecond from its source and be copied again forever.
+      await fsp.utimes(t.tmp, new Date(), item.mtimeMs / 1000);
       await fsp.rename(t.tmp, target);
       this.done(item);
     }

@@ -13,7 +13,7 @@ import { irctlWith } from './helpers/irctl';
 import { createWorker } from '../workers/worker';
 import { ensureSentinels } from '../workers/sentinels';
 import { isolatedRecoveryCycle } from '../workflows';
-import { readIncidents } from '../activities/incidents';
+import { readGapIncidents } from '../activities/incidents';
 import { cycleWorkflowId, pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
@@ -99,7 +99,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       const seconds = (Date.now() - at) / 1000;
       expect(seconds).toBeLessThan(PERIOD + 20); // one period plus the close itself, on a loaded 2-core machine
       const incidents = await waitFor('incident recorded', async () => {
-        const list = await readIncidents(t.config.evidenceDir, VAULT);
+        const list = await readGapIncidents(t.config.evidenceDir, VAULT);
         return list.length ? list : undefined;
       });
       expect(incidents[0]).toMatchObject({ vaultId: VAULT, kind: 'holder-ended-without-release', holder: { workflowId: handle.workflowId, status: 'TERMINATED' } });
@@ -173,7 +173,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       t.lab.setPort('GigabitEthernet1/0/2', 'up');
       await waitFor('port back down', () => t.lab.vaultPortsDown(), (PERIOD + 20) * 1000);
       const [incident] = await waitFor('incident', async () => {
-        const l = await readIncidents(t.config.evidenceDir, VAULT);
+        const l = await readGapIncidents(t.config.evidenceDir, VAULT);
         return l.length ? l : undefined;
       });
       expect(incident).toMatchObject({ vaultId: VAULT, kind: 'gap-open-without-holder' });

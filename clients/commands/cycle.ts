@@ -4,7 +4,19 @@
  */
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { checkPolicyOverride } from '../../activities/preflight';
-import { cycleWorkflowId, parseAbortRequest, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/messages';
+import {
+  abortSignal,
+  abortUpdate,
+  approveUpdate,
+  cycleWorkflowId,
+  parseAbortRequest,
+  parseDecisionRequest,
+  rejectUpdate,
+  TASK_QUEUE,
+  type CycleResult,
+  type CycleStatus,
+  type DecisionRequest,
+} from '../../workflows/messages';
 import { CliError, ExitCode, parse, parseJsonOption, UsageError, type Command, type CommandContext, type CommandGroup } from '../cli';
 import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
@@ -13,14 +25,6 @@ import { measuredCycleSeconds } from '../rpo';
 import { configOf, vaultArg } from '../vaults';
 import { endedWithoutStatus } from './terminated';
 
-/** Operators' decisions and abort as the workflow names them (workflows/messages.ts: approve, reject, abort). */
-export const DECISION_UPDATES = { approve: 'approve', reject: 'reject', abort: 'abort' } as const;
-
-export interface DecisionRequest {
-  by: string;
-  reason: string;
-  ticket?: string;
-}
 
 /** The fields of a DECIDE question irctl shows (a subset of workflows/messages.ts Decision). */
 interface DecisionView {
@@ -223,13 +227,14 @@ const watch: Command = {
   },
 };
 
-function decisionRequest(values: Record<string, string | boolean | undefined>, ctx: CommandContext): DecisionRequest {
+function decisionRequest(name: 'approve' | 'reject', values: Record<string, string | boolean | undefined>, ctx: CommandContext): DecisionRequest {
   const by = (values.by as string | undefined) ?? process.env.USER;
   if (!by) ctx.usageError('--by NAME is required (who decides; it goes into the report)');
   if (!values.reason) ctx.usageError('--reason TEXT is required: say why, it goes into the report');
-  const request: DecisionRequest = { by: by!, reason: values.reason as string };
-  if (values.ticket) request.ticket = values.ticket as string;
-  return request;
+  // The workflow's own parser: what irctl accepts is exactly what the validator accepts.
+  const parsed = parseDecisionRequest(name, { by, reason: values.reason, ...(values.ticket ? { ticket: values.ticket } : {}) });
+  if (!parsed.ok) return ctx.usageError(parsed.error);
+  return parsed.value;
 }
 
 /** The update's failure as the workflow worded it (a validator's rejection), or undefined for other errors. */
@@ -246,12 +251,12 @@ function decisionCommand(name: 'approve' | 'reject'): Command {
     async run(args, ctx) {
       const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' }, ticket: { type: 'string' }, ...workflowIdOption });
       const vault = vaultArg(positionals, ctx);
-      const request = decisionRequest(values, ctx);
+      const request = decisionRequest(name, values, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
         try {
           // The reply is the workflow's DecisionReply: {message, phase, decision}.
-          const result = await handle.executeUpdate<{ message?: string } | undefined, [DecisionRequest]>(DECISION_UPDATES[name], { args: [request] });
+          const result = await handle.executeUpdate(name === 'approve' ? approveUpdate : rejectUpdate, { args: [request] });
           ctx.emit({ workflowId: handle.workflowId, update: name, accepted: true, request, result: result ?? null }, () => [
             `${name} accepted by ${handle.workflowId}${result?.message ? `: ${result.message}` : ''}`,
           ]);
@@ -280,7 +285,7 @@ const abort: Command = {
       let via: 'update' | 'signal' = 'update';
       if (!values.signal) {
         try {
-          await handle.executeUpdate(DECISION_UPDATES.abort, { args: [parsed.value] });
+          await handle.executeUpdate(abortUpdate, { args: [parsed.value] });
         } catch (err) {
           const reason = await rejection(err);
           if (reason === undefined) throw err;
@@ -289,7 +294,7 @@ const abort: Command = {
           via = 'signal';
         }
       } else via = 'signal';
-      if (via === 'signal') await handle.signal(DECISION_UPDATES.abort, parsed.value);
+      if (via === 'signal') await handle.signal(abortSignal, parsed.value);
       ctx.emit({ workflowId: handle.workflowId, abort: parsed.value, via }, () => [
         `abort sent to ${handle.workflowId} (${via === 'update' ? 'accepted' : 'signal: a rejection shows in irctl cycle status'}); the cycle closes the gap and records a report`,
       ]);
