@@ -157,7 +157,9 @@ export function renderTimelineSvg(v: ComplianceVault): string {
   const t1 = Math.max(...cycles.map((c) => Date.parse(c.closedAt!)));
   const span = Math.max(1000, t1 - t0);
   const x = (t: number) => 170 + ((t - t0) / span) * (w - 190);
-  const colour = (c: (typeof cycles)[number]) => (c.outcome === 'validated' ? '#2e7d32' : c.outcome === 'suspect' ? (c.decision === 'approved' ? '#f9a825' : '#c62828') : '#757575');
+  // Green clean, amber suspect but approved by people, red suspect or rejected, grey a cycle that did not finish.
+  const colour = (c: (typeof cycles)[number]) =>
+    c.outcome === 'validated' ? '#2e7d32' : c.decision === 'approved' ? '#f9a825' : c.outcome === 'suspect' || c.decision === 'rejected' ? '#c62828' : '#757575';
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" role="img" aria-label="gap openings of vault ${esc(v.vaultId)}" class="timeline">`];
   parts.push(`<line x1="170" y1="${h - 18}" x2="${w - 20}" y2="${h - 18}" stroke="#999"/>`);
   parts.push(`<text x="170" y="${h - 4}" font-size="11">${esc(new Date(t0).toISOString())}</text><text x="${w - 20}" y="${h - 4}" font-size="11" text-anchor="end">${esc(new Date(t1).toISOString())}</text>`);
@@ -183,7 +185,7 @@ export function renderComplianceHtml(r: ComplianceReport): string {
         )
         .join('\n');
       const cycles = v.cycles
-        .map((c) => `<tr><td>${esc(c.copyId)}</td><td>${esc(c.recordedAt)}</td><td class="${c.outcome === 'validated' ? 'ok' : 'bad'}">${esc(c.outcome)}</td><td>${esc(c.verdict)}</td><td>${fmtDuration(c.exposureSeconds)}</td><td>${c.findings}</td><td>${esc(c.decision ?? '–')}</td></tr>`)
+        .map((c) => `<tr><td>${esc(c.copyId)}</td><td>${esc(c.recordedAt)}</td><td class="${c.outcome === 'validated' || c.outcome === 'approved' ? 'ok' : 'bad'}">${esc(c.outcome)}</td><td>${esc(c.verdict)}</td><td>${fmtDuration(c.exposureSeconds)}</td><td>${c.findings}</td><td>${esc(c.decision ?? '–')}</td></tr>`)
         .join('\n');
       const overdue = v.coverage.broken.length ? `<ul class="overdue">${v.coverage.broken.map((b) => `<li>${esc(b)}</li>`).join('')}</ul>` : '<p class="ok">Drill coverage rule holds.</p>';
       return `<section><h2>Vault ${esc(v.vaultId)}</h2>

@@ -60,7 +60,7 @@ export interface RestFaces {
   close(): Promise<void>;
 }
 
-export const DEFAULT_REST_PORTS = { ddRest: 2204, bareos: 2205, networker: 2206 };
+export const DEFAULT_REST_PORTS = { ddRest: 2205, bareos: 2206, networker: 2207 }; // 2204 is the recovery host
 
 function ensureSecret(file: string): string {
   if (!fs.existsSync(file)) {

@@ -267,9 +267,11 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     expect(refused.err + refused.out).toMatch(new RegExp(`copy ${suspect} is suspect .* not approved`));
     const byDefault = await irctl('drill', 'run', VAULT, '--app', 'records', '--wait', '--json');
     expect((JSON.parse(byDefault.out) as DrillResult).copyId).toBe(cleanCopy);
-    // A person approves the suspect copy at DECIDE: the catalog records the decision, and the copy may be drilled.
+    // A person approves the suspect copy at DECIDE (test/decide.test.ts runs that on the dev server): RECORD then
+    // writes the catalog entry with outcome approved and the decision, as here, and the copy may be drilled.
     const catalogFile = join(config.evidenceDir, VAULT, 'catalog.json');
-    writeFileSync(catalogFile, JSON.stringify(entries.map((e) => (e.copyId === suspect ? { ...e, decision: { decision: 'approve', by: 'jest', reason: 'false positive' } } : e)), null, 2));
+    const approvedEntry = { outcome: 'approved', decision: { state: 'approved', by: 'jest', reason: 'false positive' } };
+    writeFileSync(catalogFile, JSON.stringify(entries.map((e) => (e.copyId === suspect ? { ...e, ...approvedEntry } : e)), null, 2));
     const approved = await irctl('drill', 'run', VAULT, '--copy', suspect, '--app', 'records', '--wait', '--json');
     const result = JSON.parse(approved.out) as DrillResult;
     expect(result.copyId).toBe(suspect);
