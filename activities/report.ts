@@ -122,6 +122,10 @@ export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): stri
   lines.push(`| gap at end | ${r.gap} |`);
   lines.push(`| exposure window | ${fmtSeconds(r.exposure.seconds)} (opened ${r.exposure.openedAt ?? '–'}, verified closed ${r.exposure.closedAt ?? '–'}; maxOpen ${fmtSeconds(r.exposure.maxOpenSeconds)}) |`);
   if (r.abort) lines.push(`| abort | by ${r.abort.by} at ${r.abort.at}: ${r.abort.reason} |`);
+  if (r.inheritedGap) {
+    const g = r.inheritedGap;
+    lines.push(`| gap found open at start | ${g.found.replace(/\|/g, '\\|')}; open since ${g.openSinceAtLatest ?? 'an unknown time'} at the latest; closed by ${g.closedBy} |`);
+  }
   if (r.lastError) lines.push(`| error | ${r.lastError.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
   if (r.copy) {
     lines.push(`| copy | ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes |`);

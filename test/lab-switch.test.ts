@@ -208,7 +208,9 @@ describe('exec channel, faults, hand-operated ports', () => {
     expect(() => lab.setPort('Gi9/9/9', 'up')).toThrow(/unknown port/);
   });
 
+  // Under CI (.ci/run installs openssh-client) a missing ssh fails the test instead of skipping it.
   const hasSsh = (() => {
+    if (process.env.CI) return true;
     try {
       execFileSync('ssh', ['-V'], { stdio: 'ignore' });
       return true;
