@@ -96,6 +96,14 @@ function stubActivities(w: World) {
       return { verifiedAt: new Date().toISOString(), ports: [], replicationDisabled: true };
     }),
     recordReport: step('recordReport', () => ({ path: '/r.json', digest: 'sha256:0', markdownPath: '/r.md' })),
+    // Point-in-time copies (snapshots), backup software and the immutability probe: the cycle's other steps.
+    snapshotAndSync: step('snapshotAndSync', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
+    awaitSnapshot: step('awaitSnapshot', () => ({ replicatedAt: new Date().toISOString(), seconds: 0.1 })),
+    expireSnapshots: step('expireSnapshots', () => ({ source: 'expired', replica: 'expired' })),
+    backupHold: step('backupHold', () => null),
+    backupKeepHold: async () => undefined,
+    backupRelease: step('backupRelease', () => null),
+    probeImmutability: step('probeImmutability', () => ({ canary: '/data/col1/ir-copies/.ir-canary/c', attempts: [], worm: true })),
     requestVaultHold: async (vaultId: string, holder: Holder) => {
       w.calls.push('requestVaultHold');
       await sentinelSignal(vaultId, requestHoldSignal, { ...holder, onBusy: w.onBusy });
@@ -168,10 +176,10 @@ describeTemporal('workflow logic with stub activities', () => {
   const phaseActivity: Array<[Phase, string, boolean]> = [
     ['PREFLIGHT', 'preflight', false],
     ['OPEN', 'openLink', true],
-    ['REPLICATE', 'enableReplication', true],
-    ['CONVERGE', 'awaitSync', true],
+    ['REPLICATE', 'snapshotAndSync', true],
+    ['CONVERGE', 'awaitSnapshot', true],
     ['LOCK', 'lockCopy', true],
-    ['VALIDATE', 'hashTree', true],
+    ['VALIDATE', 'validateCopy', true], // hashTree runs in CONVERGE too (the source, from the snapshot)
   ];
   test.each(phaseActivity)('abort in %s: outcome aborted, the close path runs iff the gap was touched, the hold is released', async (phase, activity, touched) => {
     const w = new World();
@@ -192,7 +200,7 @@ describeTemporal('workflow logic with stub activities', () => {
 
   test('the maxOpen timer forces the close path while CONVERGE never ends', async () => {
     const w = new World();
-    w.blockIn = 'awaitSync';
+    w.blockIn = 'awaitSnapshot';
     const result = await withWorker(w, async (tq) => failed(await startCycle(tq, { maxOpenSeconds: 2 })));
     expect(result.outcome).toBe('failed');
     expect(result.lastError).toContain('maxOpen (2 s)');
@@ -213,7 +221,7 @@ describeTemporal('workflow logic with stub activities', () => {
 
   test('hold: a second cycle waits for the first (status names the holder) and never overlaps; refuse mode fails at once', async () => {
     const w = new World();
-    w.blockIn = 'awaitSync';
+    w.blockIn = 'awaitSnapshot';
     w.period = 3600;
     await withWorker(w, async (tq) => {
       const first = await startCycle(tq, {}, `first-${seq}`);
@@ -252,7 +260,7 @@ describeTemporal('workflow logic with stub activities', () => {
       expect(w.incidents[0]).toMatchObject({ vaultId: 'v1', kind: 'gap-open-without-holder', found: 'ports up: Gi1/0/1' });
       expect(w.incidents[0].openSinceAtLatest).toBeDefined();
 
-      w.blockIn = 'awaitSync';
+      w.blockIn = 'awaitSnapshot';
       const holder = await startCycle(tq, {}, `holder-${seq}`);
       await until('holder converging', async () => (await statusOf(holder)).phase === 'CONVERGE');
       const waiter = await startCycle(tq, {}, `waiter-${seq}`);
