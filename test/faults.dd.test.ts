@@ -3,6 +3,7 @@
  * that stalls (enabled, connected, nothing moving) fails CONVERGE's wait with SyncStalledError and the DD's
  * own state; a full vault refuses the copy with the DD's words.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
 import { realDeps } from '../workers/worker';
@@ -29,7 +30,9 @@ test('a replication stall: the wait gives up after stallSeconds with the DD stat
     const { syncPoint } = await run(() => acts.enableReplication(VAULT));
     const t0 = Date.now();
     const err = await run(() => acts.awaitSync(VAULT, syncPoint, 0.2, 1.5)).catch((e: unknown) => e);
-    expect((err as Error).name).toBe('SyncStalledError');
+    // createActivities puts every error through the boundary: what crosses into Temporal is its type and classification.
+    expect((err as ApplicationFailure).type).toBe('SyncStalledError');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect((err as Error).message).toMatch(/made no progress for 1.5 s: mtree:\/\/vault-dd\.lab\/data\/col1\/vault-prod: state \w+, connection connected, [\d,]+ bytes remaining/);
     expect(Date.now() - t0).toBeLessThan(15_000);
   } finally {
@@ -45,7 +48,8 @@ test('a full vault: the copy is refused with the DD words, as a permanent device
   await control('/vault-dd/full', { full: true });
   try {
     const err = await (new MockActivityEnvironment().run(() => acts.lockCopy(VAULT, 'full-copy', 600)) as Promise<unknown>).catch((e: unknown) => e);
-    expect((err as Error).name).toBe('DeviceCommandError');
+    expect((err as ApplicationFailure).type).toBe('DeviceCommandError');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect((err as Error).message).toContain('the file system is full');
   } finally {
     await control('/vault-dd/full', { full: false });
