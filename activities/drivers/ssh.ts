@@ -116,6 +116,9 @@ export async function connectSsh(target: SshTarget, label: string): Promise<Clie
         finish(prompts.map(() => password));
       });
     }
+    // Command/answer traffic (and the handshake): without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to
+    // each exchange. OpenSSH sets it for interactive sessions too.
+    client.once('connect', () => client.setNoDelay(true));
     client.once('ready', () => {
       if (settled) return;
       settled = true;
