@@ -76,8 +76,8 @@ export function replicationActivities(deps: ActivityDeps) {
 
     /**
      * CONVERGE on a snapshot: polls the replica's snapshot list (one session, heartbeating) until the snapshot is
-     * there. Polls wake fast when little is left (the estimate from the DD's own throughput), at most every
-     * `pollIntervalSeconds`. Fails with the DD's words when nothing moves for `stallSeconds`.
+     * there. Polls wake fast when little is left (the estimate from the DD's own throughput) and back off from
+     * 50 ms while there is no estimate, at most every `pollIntervalSeconds`. Fails with the DD's words when nothing moves for `stallSeconds`.
      */
     async awaitSnapshot(
       vaultId: string,
@@ -92,6 +92,7 @@ export function replicationActivities(deps: ActivityDeps) {
       const started = Date.now();
       let best = Number.POSITIVE_INFINITY;
       let lastProgress = Date.now();
+      let backoffMs = 50;
       return access.withVaultDd(async (dd) => {
         for (;;) {
           const present = (await dd.snapshotList(replica)).some((s) => s.name === snapshot && !s.expired);
@@ -110,7 +111,10 @@ export function replicationActivities(deps: ActivityDeps) {
             throw new SyncStalledError(`snapshot ${snapshot} did not reach ${replica} and replication made no progress for ${stallSeconds} s: ${words.join('; ')}`);
           }
           const etaMs = throughput > 0 ? (bytes / throughput) * 1000 : Number.POSITIVE_INFINITY;
-          await ctx.sleep(Math.min(pollIntervalSeconds * 1000, Math.max(50, etaMs / 2)));
+          // Without an estimate (nothing moving yet, or a small change) wake soon and back off: a poll is one
+          // command, a poll slept too long is exposure.
+          await ctx.sleep(Math.min(pollIntervalSeconds * 1000, Math.max(50, Math.min(etaMs / 2, backoffMs))));
+          backoffMs *= 2;
         }
       });
     },
