@@ -174,7 +174,8 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
 
   const server = new Server({ hostKeys: [o.hostKey], ident: `${o.name}` }, (client) => {
     conns.add(client);
-    client.setNoDelay(true); // as sshd does for interactive sessions: no Nagle delay on each prompt
+    // As sshd does for interactive sessions: no Nagle delay on each prompt (ssh2 has it; its types lack it).
+    (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
     client.on('close', () => conns.delete(client));
     client.on('error', (err) => log(`${o.name}: connection error: ${err.message}`));
     client.on('authentication', (ctx) => {
