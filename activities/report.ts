@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import type { CycleResult, Decision, EvidenceSeal } from '../workflows/messages';
+import type { CycleResult, Decision, EvidenceSeal, ManifestRef } from '../workflows/messages';
 import { recordInCatalog, type CatalogEntry } from './catalog';
 import { appendRecord, copyDir, openIncidents, recordEvidence, vaultFolder, type Incident } from './evidence';
 import { headerPath } from './hashing';
@@ -113,6 +113,12 @@ function renderBackup(b: NonNullable<CycleResult['backup']>): string {
   );
 }
 
+/** A hash that a retry continued from its checkpoint after a lost worker: how much it did not hash again. */
+function resumedNote(m: ManifestRef): string {
+  const x = m.resumed;
+  return x ? `; attempt ${x.attempt} resumed after a lost worker: ${x.files} files (${x.bytes} bytes) from the checkpoint, ${x.hashedFiles} hashed by this attempt` : '';
+}
+
 export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): string {
   const lines: string[] = [];
   lines.push(`# Isolated recovery cycle ${r.copyId} — vault ${r.vaultId}`, '');
@@ -130,6 +136,8 @@ export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): stri
   if (r.copy) {
     lines.push(`| copy | ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes |`);
     lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.lockMethod === 'rest' ? ' (set through the DD REST API)' : ''}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
+    const c = r.copy.resumed;
+    if (c) lines.push(`| lock resumed | attempt ${c.attempt} continued after a lost worker: fastcopy ${c.fastcopySkipped ? 'already landed, not repeated' : 'done by this attempt'}; ${c.filesSkipped} files already locked, not redone; lock time ${c.untilKept ? 'kept from the first attempt' : 'taken anew (later: locks only grow)'} |`);
   }
   if (r.backup) lines.push(`| backup hold | ${renderBackup(r.backup)} |`);
   if (r.replication) lines.push(`| replication | sync point ${r.replication.syncPoint}, synced as of ${r.replication.syncedAsOf ?? '–'} |`);
@@ -144,8 +152,8 @@ export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): stri
   if (r.validation) {
     const v = r.validation;
     lines.push('', '## Validation', '');
-    lines.push(`- source manifest: \`${v.source.path}\` (${v.source.files} files, root ${v.source.root.slice(0, 16)}…)`);
-    lines.push(`- copy manifest: \`${v.copy.path}\` (${v.copy.files} files, root ${v.copy.root.slice(0, 16)}…)`);
+    lines.push(`- source manifest: \`${v.source.path}\` (${v.source.files} files, root ${v.source.root.slice(0, 16)}…)${resumedNote(v.source)}`);
+    lines.push(`- copy manifest: \`${v.copy.path}\` (${v.copy.files} files, root ${v.copy.root.slice(0, 16)}…)${resumedNote(v.copy)}`);
     lines.push(`- source and copy ${v.equal ? 'are identical (equal Merkle roots)' : 'DIFFER'}`);
     if (v.previousCopyId) lines.push(`- compared with previous copy ${v.previousCopyId}`);
     for (const reason of v.reasons) lines.push(`- **${reason}**`);

@@ -8,13 +8,34 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
-import { lockFiles } from './drivers/datadomain/retention-mount';
+import { lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
 import { lockOverRest } from './lock-rest';
 import type { CopyInfo } from '../workflows/messages';
 
 export class LockError extends Error {
   override name = 'LockError';
   readonly retryable = false; // the storage refused or did not confirm the lock: retrying will not change its mind
+}
+
+/**
+ * LOCK's resume checkpoint, heartbeated: a retry on another worker (the first one died) reads it from
+ * `heartbeatDetails` and continues. `until` is the lock time the first attempt chose: the retry locks to the same
+ * instant, so what is already locked is recognised (and not redone); a lock is never set shorter than it is.
+ */
+export interface LockCopyCheckpoint {
+  v: 1;
+  copyId: string;
+  step: 'fastcopy done' | 'locking';
+  fastcopied: true;
+  until: string;
+  files?: LockCheckpoint;
+  progress?: { done: number; total: number };
+}
+
+function priorCheckpoint(details: unknown, copyId: string): LockCopyCheckpoint | null {
+  const d = details as Partial<LockCopyCheckpoint> | undefined;
+  if (!d || d.v !== 1 || d.copyId !== copyId || d.fastcopied !== true || typeof d.until !== 'string' || Number.isNaN(Date.parse(d.until))) return null;
+  return d as LockCopyCheckpoint;
 }
 
 // The lock is computed from the storage's clock; this margin keeps a lock requested at exactly the
@@ -42,17 +63,39 @@ export function retentionActivities(deps: ActivityDeps) {
           seconds = rl.maxSeconds - MARGIN_SECONDS;
           retentionAdjusted = `requested ${retentionSeconds} s is above the MTree maximum ${rl.maxSeconds} s: lowered to ${seconds} s`;
         }
-        // A retry after a successful fastcopy finds the copy already there: this run's copy id is unique.
-        if (!existsSync(mountDir)) await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
-        ctx.heartbeat({ step: 'fastcopy done' });
+        const prior = priorCheckpoint(ctx.info.heartbeatDetails, copyId);
+        // The fastcopy is not repeated: the checkpoint says it landed, or the copy is there (the copy id is unique
+        // to this run, so a folder with its name is this cycle's fastcopy, finished on the device even when the
+        // worker that asked for it died; VALIDATE compares every file with the source, so a short copy would show).
+        const fastcopySkipped = !!prior || existsSync(mountDir);
+        if (!fastcopySkipped) await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
 
+        // Locks only grow: a retry keeps the first attempt's lock time while it is still a valid request by the
+        // MTree's minimum (the storage judges a lock at the instant it is set), so it finds the files already
+        // locked; past that, a new (later) time is taken, which only extends what was set.
         const { now } = await dd.systemDate();
-        const until = new Date(now.getTime() + seconds * 1000);
+        const fresh = new Date(now.getTime() + seconds * 1000);
+        const priorUntil = prior ? Date.parse(prior.until) : NaN;
+        const stillValid = priorUntil >= now.getTime() + (rl.minSeconds + MARGIN_SECONDS / 2) * 1000 && priorUntil <= now.getTime() + rl.maxSeconds * 1000;
+        const kept = stillValid ? new Date(priorUntil) : undefined;
+        const until = kept ?? fresh;
+        const base: LockCopyCheckpoint = { v: 1, copyId, step: 'fastcopy done', fastcopied: true, until: until.toISOString() };
+        ctx.heartbeat(base);
+        const resumedFrom = (files: number) =>
+          prior || fastcopySkipped ? { attempt: ctx.info.attempt, fastcopySkipped, untilKept: !!kept, filesSkipped: files } : undefined;
+
         if (access.vault.lock.method === 'rest') {
-          const r = await lockOverRest(access, copyId, mountDir, until, (d) => ctx.heartbeat(d));
-          return { copyId, mtreePath, files: r.files.length, bytes: r.bytes, lockedUntil: r.lockedUntil.toISOString(), lockMode: r.mode, lockMethod: 'rest', retentionAdjusted };
+          // The DD's own rlfiles listing is the checkpoint here: files already locked until `until` are not sent.
+          const r = await lockOverRest(access, copyId, mountDir, until, (d) => ctx.heartbeat({ ...base, step: 'locking', progress: d }));
+          return {
+            copyId, mtreePath, files: r.files.length, bytes: r.bytes, lockedUntil: r.lockedUntil.toISOString(), lockMode: r.mode, lockMethod: 'rest', retentionAdjusted,
+            resumed: resumedFrom(r.files.length - r.sent),
+          };
         }
-        const applied = await lockFiles(mountDir, until, (p) => ctx.heartbeat({ step: 'locking', ...p }));
+        const applied = await lockFiles(mountDir, until, {
+          resume: kept ? prior?.files : undefined,
+          onProgress: (p) => ctx.heartbeat({ ...base, step: 'locking', files: p.checkpoint, progress: { done: p.done, total: p.total } }),
+        });
 
         // The storage has the last word: every file of the copy must be on its retention report.
         const report = await dd.retentionReport(copiesMtree);
@@ -73,6 +116,7 @@ export function retentionActivities(deps: ActivityDeps) {
           lockedUntil: new Date(Number.isFinite(earliest) ? earliest : until.getTime()).toISOString(),
           lockMode: rl.mode,
           retentionAdjusted,
+          resumed: resumedFrom(applied.resumed + applied.alreadyLonger),
         };
       });
     },

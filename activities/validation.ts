@@ -32,10 +32,12 @@ export function validationActivities(deps: ActivityDeps) {
       const out = join(dir, `${side}.${algorithm}sums`);
       const resumed = (ctx.info.heartbeatDetails as { checkpoint?: unknown } | undefined)?.checkpoint;
       let checkpoint = resumed;
+      let resumedFrom: { files: number; bytes: number } | undefined;
       const started = Date.now();
       const info = await buildManifest(root, out, {
         algorithm,
         checkpoint: resumed,
+        onResume: (d) => (resumedFrom = d),
         onCheckpoint: (c) => {
           checkpoint = c;
         },
@@ -51,6 +53,8 @@ export function validationActivities(deps: ActivityDeps) {
         files: info.files,
         bytes: info.bytes,
         seconds: (Date.now() - started) / 1000,
+        // Evidence that a retry continued: files taken from the checkpoint vs hashed by this attempt.
+        ...(resumedFrom ? { resumed: { attempt: ctx.info.attempt, files: resumedFrom.files, bytes: resumedFrom.bytes, hashedFiles: info.files - resumedFrom.files } } : {}),
       };
     },
 

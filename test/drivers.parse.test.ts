@@ -391,14 +391,35 @@ describe('lockFiles over a mount path', () => {
     const until = new Date('2030-06-01T12:00:00Z');
     const progress: unknown[] = [];
     const r = await lockFiles(join(root, 'c1'), until, (p) => progress.push(p));
-    expect(r).toEqual({ locked: 1, alreadyLonger: 1, bytes: 150, files: ['a.bin', 'sub/b.bin'], skipped: ['link'] });
-    expect(progress.at(-1)).toEqual({ done: 2, total: 2, locked: 1, alreadyLonger: 1 });
+    expect(r).toEqual({ locked: 1, alreadyLonger: 1, resumed: 0, bytes: 150, files: ['a.bin', 'sub/b.bin'], skipped: ['link'] });
+    expect(progress.at(-1)).toEqual({ done: 2, total: 2, locked: 1, alreadyLonger: 1, checkpoint: { settled: 2, lastFile: 'sub/b.bin', bytes: 150 } });
     const a = statSync(join(root, 'c1', 'a.bin'));
     expect(a.atime.toISOString()).toBe(until.toISOString());
     expect(a.mtime.toISOString()).toBe(mtime.toISOString());
     expect(statSync(join(root, 'c1', 'sub', 'b.bin')).atime.toISOString()).toBe(later.toISOString());
     // Idempotent: a second run changes nothing.
     expect(await lockFiles(join(root, 'c1'), 'walk', until)).toMatchObject({ locked: 0, alreadyLonger: 2 });
+  });
+
+  test('resumes from a checkpoint: the settled files are not touched again, the rest is locked, a foreign checkpoint is ignored', async () => {
+    for (let i = 0; i < 40; i++) writeFileSync(join(root, 'c1', `f${String(i).padStart(2, '0')}.bin`), Buffer.alloc(10));
+    const until = new Date(Date.now() + 3600_000);
+    // A first attempt that died: its last checkpoint settled the first 10 files of the sorted list (and it did
+    // lock them); the rest is untouched.
+    const first = await lockFiles(join(root, 'c1'), until);
+    const all = first.files;
+    const back = new Date('2024-01-01T00:00:00Z');
+    for (const f of all.slice(10)) utimesSync(join(root, 'c1', f), back, back); // as if never locked
+    const settled = { settled: 10, lastFile: all[9], bytes: all.slice(0, 10).reduce((n, f) => n + statSync(join(root, 'c1', f)).size, 0) };
+    const progress: Array<{ checkpoint: { settled: number } }> = [];
+    const r = await lockFiles(join(root, 'c1'), until, { resume: settled, onProgress: (p) => progress.push(p) });
+    expect(r).toMatchObject({ resumed: 10, locked: all.length - 10, alreadyLonger: 0, files: all });
+    expect(r.bytes).toBe(first.bytes);
+    expect(progress.at(-1)?.checkpoint).toEqual({ settled: all.length, lastFile: all.at(-1), bytes: first.bytes });
+    for (const f of all) expect(statSync(join(root, 'c1', f)).atime.getTime()).toBe(until.getTime());
+    // A checkpoint of another list (the last settled file is not where it says) is ignored: every file is looked at.
+    const foreign = await lockFiles(join(root, 'c1'), until, { resume: { settled: 10, lastFile: 'elsewhere.bin', bytes: 100 } });
+    expect(foreign).toMatchObject({ resumed: 0, locked: 0, alreadyLonger: all.length });
   });
 
   test('explicit relative paths; paths escaping the root are refused', async () => {

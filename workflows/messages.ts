@@ -167,6 +167,12 @@ export interface CopyInfo {
   lockedUntil: string;
   lockMode: string;
   retentionAdjusted?: string; // why the requested retention was moved into the MTree's min/max
+  /**
+   * A retried attempt that continued from the last heartbeat's checkpoint (or found the fastcopy landed): files
+   * skipped (settled by the attempt before, or already locked to the same time), whether the first attempt's lock
+   * time was kept.
+   */
+  resumed?: { attempt: number; fastcopySkipped: boolean; untilKept: boolean; filesSkipped: number };
   lockMethod?: 'atime' | 'rest'; // absent: atime (cycles before issue 11)
 }
 
@@ -180,6 +186,8 @@ export interface ManifestRef {
   files: number;
   bytes: number;
   seconds: number;
+  /** A retried attempt (the worker before it died) that continued from the last heartbeat's checkpoint. */
+  resumed?: { attempt: number; files: number; bytes: number; hashedFiles: number };
 }
 
 export interface ValidationSummary {

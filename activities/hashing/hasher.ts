@@ -29,6 +29,8 @@ export interface BuildManifestOptions {
   onProgress?: (p: HashProgress) => void;
   /** Opaque cursor from a previous onCheckpoint: resume instead of restart. Ignored if it does not match. */
   checkpoint?: unknown;
+  /** Called once when `checkpoint` was usable: what the earlier run had done (not hashed again). */
+  onResume?: (done: { files: number; bytes: number; lastPath: string }) => void;
   /** Small JSON-serialisable cursor (well under a few KB), emitted with progress. */
   onCheckpoint?: (c: unknown) => void;
   /** Skip a path (relative, no trailing '/'); a skipped directory is skipped whole. */
@@ -91,6 +93,7 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
   const merkle = new MerkleBuilder(resume?.merkle);
   let offsets = { manifest: resume?.manifestBytes ?? 0, entries: resume?.entriesBytes ?? 0 };
   let lastKey = resume?.lastKey ?? '';
+  if (resume) opts.onResume?.({ files: resume.counts.files, bytes: resume.counts.bytes, lastPath: resume.lastKey });
 
   const manifestFh = await fsp.open(out.manifest, resume ? 'r+' : 'w');
   const entriesFh = await fsp.open(out.entries, resume ? 'r+' : 'w');

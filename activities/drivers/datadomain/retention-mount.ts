@@ -12,6 +12,19 @@ export interface LockProgress {
   total: number;
   locked: number;
   alreadyLonger: number;
+  /** Where a later call may resume: every file before it in the sorted list is covered. */
+  checkpoint: LockCheckpoint;
+}
+
+/**
+ * A resume point: the first `settled` files of the sorted list are locked to at least the same `until` (files
+ * finish out of order on the pool; this is the contiguous prefix). `lastFile` names the last of them, so a
+ * checkpoint taken of another list is recognised and ignored. `bytes` are the settled files' bytes.
+ */
+export interface LockCheckpoint {
+  settled: number;
+  lastFile: string;
+  bytes: number;
 }
 
 export interface LockResult {
@@ -19,7 +32,9 @@ export interface LockResult {
   locked: number;
   /** Files already locked to `until` or later: left untouched. */
   alreadyLonger: number;
-  /** Bytes of all files now locked to at least `until` (locked + alreadyLonger). */
+  /** Files covered by the checkpoint resumed from: not looked at again (the storage's report checks them). */
+  resumed: number;
+  /** Bytes of all files now locked to at least `until` (locked + alreadyLonger + resumed). */
   bytes: number;
   /** Every regular file covered, relative to the mount root, `/`-separated, sorted. */
   files: string[];
@@ -29,25 +44,37 @@ export interface LockResult {
 
 export type FileSelection = readonly string[] | 'walk';
 
+export interface LockOptions {
+  onProgress?: (p: LockProgress) => void;
+  /**
+   * A checkpoint of an earlier call with the same files and the same `until` (a retried activity): the files it
+   * settled are not touched again. Ignored when it does not match the list.
+   */
+  resume?: LockCheckpoint;
+}
+
 const CONCURRENCY = 16;
 const PROGRESS_EVERY = 200;
+const PROGRESS_MS = 250;
 
 /**
  * Lock files under `mountRoot` until `until`.
- *   lockFiles(root, until, onProgress?)                 — every regular file under root (walked)
- *   lockFiles(root, relPaths | 'walk', until, onProgress?)
+ *   lockFiles(root, until, onProgress | options?)                 — every regular file under root (walked)
+ *   lockFiles(root, relPaths | 'walk', until, onProgress | options?)
  */
-export function lockFiles(mountRoot: string, until: Date, onProgress?: (p: LockProgress) => void): Promise<LockResult>;
-export function lockFiles(mountRoot: string, files: FileSelection, until: Date, onProgress?: (p: LockProgress) => void): Promise<LockResult>;
+export function lockFiles(mountRoot: string, until: Date, opts?: ((p: LockProgress) => void) | LockOptions): Promise<LockResult>;
+export function lockFiles(mountRoot: string, files: FileSelection, until: Date, opts?: ((p: LockProgress) => void) | LockOptions): Promise<LockResult>;
 export async function lockFiles(
   mountRoot: string,
   a: Date | FileSelection,
-  b?: Date | ((p: LockProgress) => void),
-  c?: (p: LockProgress) => void,
+  b?: Date | ((p: LockProgress) => void) | LockOptions,
+  c?: ((p: LockProgress) => void) | LockOptions,
 ): Promise<LockResult> {
   const selection: FileSelection = a instanceof Date ? 'walk' : a;
   const until = a instanceof Date ? a : (b as Date);
-  const onProgress = a instanceof Date ? (b as ((p: LockProgress) => void) | undefined) : c;
+  const last = a instanceof Date ? b : c;
+  const opts: LockOptions = typeof last === 'function' ? { onProgress: last } : ((last as LockOptions | undefined) ?? {});
+  const onProgress = opts.onProgress;
   if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new Error(`lockFiles: invalid lock time ${String(until)}`);
   const rootStat = await stat(mountRoot);
   if (!rootStat.isDirectory()) throw new Error(`lockFiles: ${mountRoot} is not a directory`);
@@ -56,11 +83,33 @@ export async function lockFiles(
   const rels = selection === 'walk' ? await walk(mountRoot, skipped) : selection.map((p) => checkRelative(mountRoot, p));
   const untilMs = until.getTime();
   const untilSeconds = untilMs / 1000;
-  const result: LockResult = { locked: 0, alreadyLonger: 0, bytes: 0, files: [], skipped };
-  const covered: string[] = [];
-  let done = 0;
+  const resume = usable(opts.resume, rels);
+  const result: LockResult = { locked: 0, alreadyLonger: 0, resumed: resume?.settled ?? 0, bytes: resume?.bytes ?? 0, files: [], skipped };
+  const covered: string[] = rels.slice(0, result.resumed);
+  // The contiguous prefix of finished entries: what a checkpoint may promise.
+  const finished = new Uint8Array(rels.length);
+  const sizes = new Float64Array(rels.length);
+  let settled = result.resumed;
+  let settledBytes = result.bytes;
+  let done = result.resumed;
+  let lastReport = Date.now();
 
-  const one = async (rel: string): Promise<void> => {
+  const report = (force: boolean) => {
+    if (!onProgress) return;
+    const now = Date.now();
+    if (!force && done % PROGRESS_EVERY !== 0 && now - lastReport < PROGRESS_MS) return;
+    lastReport = now;
+    onProgress({
+      done,
+      total: rels.length,
+      locked: result.locked,
+      alreadyLonger: result.alreadyLonger,
+      checkpoint: { settled, lastFile: settled > 0 ? rels[settled - 1] : '', bytes: settledBytes },
+    });
+  };
+
+  const one = async (i: number): Promise<void> => {
+    const rel = rels[i];
     const abs = join(mountRoot, rel);
     const st = await lstat(abs);
     if (!st.isFile()) {
@@ -68,6 +117,7 @@ export async function lockFiles(
     } else if (st.atimeMs >= untilMs) {
       result.alreadyLonger++;
       result.bytes += st.size;
+      sizes[i] = st.size;
       covered.push(rel);
     } else {
       // utimes takes seconds; pass the mtime with its sub-second part so it is kept as it was.
@@ -78,22 +128,31 @@ export async function lockFiles(
       }
       result.locked++;
       result.bytes += st.size;
+      sizes[i] = st.size;
       covered.push(rel);
     }
+    finished[i] = 1;
+    while (settled < rels.length && finished[settled]) settledBytes += sizes[settled++];
     done++;
-    if (onProgress && (done % PROGRESS_EVERY === 0 || done === rels.length)) {
-      onProgress({ done, total: rels.length, locked: result.locked, alreadyLonger: result.alreadyLonger });
-    }
+    report(done === rels.length);
   };
 
-  let next = 0;
+  let next = result.resumed;
   const worker = async (): Promise<void> => {
-    while (next < rels.length) await one(rels[next++]);
+    while (next < rels.length) await one(next++);
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, rels.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, rels.length - result.resumed) }, worker));
+  if (result.resumed === rels.length) report(true);
   result.files = covered.sort();
   skipped.sort();
   return result;
+}
+
+/** A checkpoint applies only to the list it was taken of: same file at the same place. */
+function usable(cp: LockCheckpoint | undefined, rels: readonly string[]): LockCheckpoint | null {
+  if (!cp || !Number.isInteger(cp.settled) || cp.settled <= 0 || cp.settled > rels.length) return null;
+  if (rels[cp.settled - 1] !== cp.lastFile || typeof cp.bytes !== 'number') return null;
+  return cp;
 }
 
 function checkRelative(root: string, rel: string): string {
