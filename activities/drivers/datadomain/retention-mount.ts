@@ -56,6 +56,9 @@ export interface LockOptions {
 const CONCURRENCY = 16;
 const PROGRESS_EVERY = 200;
 const PROGRESS_MS = 250;
+// utimes goes through seconds as a double and the kernel's nanoseconds: an atime set to `until` can read back a
+// fraction of a millisecond below it. Such a file is locked to `until` already (nothing lower is ever written).
+const ROUNDING_MS = 1;
 
 /**
  * Lock files under `mountRoot` until `until`.
@@ -114,7 +117,7 @@ export async function lockFiles(
     const st = await lstat(abs);
     if (!st.isFile()) {
       skipped.push(rel);
-    } else if (st.atimeMs >= untilMs) {
+    } else if (st.atimeMs >= untilMs - ROUNDING_MS) {
       result.alreadyLonger++;
       result.bytes += st.size;
       sizes[i] = st.size;
