@@ -137,7 +137,7 @@ export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): stri
     lines.push(`| copy | ${r.copy.mtreePath}: ${r.copy.files} files, ${r.copy.bytes} bytes |`);
     lines.push(`| retention lock | ${r.copy.lockMode} until ${r.copy.lockedUntil}${r.copy.lockMethod === 'rest' ? ' (set through the DD REST API)' : ''}${r.copy.retentionAdjusted ? ` (${r.copy.retentionAdjusted})` : ''} |`);
     const c = r.copy.resumed;
-    if (c) lines.push(`| lock resumed | attempt ${c.attempt} continued after a lost worker: fastcopy ${c.fastcopySkipped ? 'already landed, not repeated' : 'done by this attempt'}; ${c.filesSkipped} files already locked, not redone; lock time ${c.untilKept ? 'kept from the first attempt' : 'taken anew (later: locks only grow)'} |`);
+    if (c) lines.push(`| lock resumed | attempt ${c.attempt} continued after a lost worker: fastcopy ${c.fastcopySkipped ? 'already landed, not repeated' : 'done by this attempt'}; ${c.fromCheckpoint} files settled before (from the checkpoint) and ${c.alreadyLocked} found locked to the same time, not redone; lock time ${c.untilKept ? 'kept from the first attempt' : 'taken anew (later: locks only grow)'} |`);
   }
   if (r.backup) lines.push(`| backup hold | ${renderBackup(r.backup)} |`);
   if (r.replication) lines.push(`| replication | sync point ${r.replication.syncPoint}, synced as of ${r.replication.syncedAsOf ?? '–'} |`);

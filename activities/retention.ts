@@ -81,15 +81,15 @@ export function retentionActivities(deps: ActivityDeps) {
         const until = kept ?? fresh;
         const base: LockCopyCheckpoint = { v: 1, copyId, step: 'fastcopy done', fastcopied: true, until: until.toISOString() };
         ctx.heartbeat(base);
-        const resumedFrom = (files: number) =>
-          prior || fastcopySkipped ? { attempt: ctx.info.attempt, fastcopySkipped, untilKept: !!kept, filesSkipped: files } : undefined;
+        const resumedFrom = (fromCheckpoint: number, alreadyLocked: number) =>
+          prior || fastcopySkipped ? { attempt: ctx.info.attempt, fastcopySkipped, untilKept: !!kept, fromCheckpoint, alreadyLocked } : undefined;
 
         if (access.vault.lock.method === 'rest') {
           // The DD's own rlfiles listing is the checkpoint here: files already locked until `until` are not sent.
           const r = await lockOverRest(access, copyId, mountDir, until, (d) => ctx.heartbeat({ ...base, step: 'locking', progress: d }));
           return {
             copyId, mtreePath, files: r.files.length, bytes: r.bytes, lockedUntil: r.lockedUntil.toISOString(), lockMode: r.mode, lockMethod: 'rest', retentionAdjusted,
-            resumed: resumedFrom(r.files.length - r.sent),
+            resumed: resumedFrom(0, r.files.length - r.sent),
           };
         }
         const applied = await lockFiles(mountDir, until, {
@@ -116,7 +116,7 @@ export function retentionActivities(deps: ActivityDeps) {
           lockedUntil: new Date(Number.isFinite(earliest) ? earliest : until.getTime()).toISOString(),
           lockMode: rl.mode,
           retentionAdjusted,
-          resumed: resumedFrom(applied.resumed + applied.alreadyLonger),
+          resumed: resumedFrom(applied.resumed, applied.alreadyLonger),
         };
       });
     },

@@ -11,6 +11,7 @@ import { analyzeCopy, buildManifest, compareManifests, type Finding } from './ha
 import type { ManifestRef, ValidationSummary } from '../workflows/messages';
 import { baselineChangeRates, latestValidatedCopy, readCatalog } from './catalog';
 import { copyDir } from './evidence';
+import { pacer } from './scrub';
 
 const severityRank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
 const worstFirst = (a: Finding, b: Finding) => severityRank[a.severity] - severityRank[b.severity] || a.path.localeCompare(b.path);
@@ -42,6 +43,7 @@ export function validationActivities(deps: ActivityDeps) {
           checkpoint = c;
         },
         onProgress: (p) => ctx.heartbeat({ progress: p, checkpoint }),
+        throttle: access.vault.hashing.maxBytesPerSecond ? pacer(access.vault.hashing.maxBytesPerSecond, ctx.cancellationSignal) : undefined,
         signal: ctx.cancellationSignal,
       });
       return {

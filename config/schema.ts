@@ -185,6 +185,9 @@ export const vaultSchema = z.strictObject({
     .prefault({}),
   /** How copies are retention-locked: atime over the mount (default) or the DD REST rlfiles call. */
   lock: z.strictObject({ method: z.enum(['atime', 'rest']).default('atime') }).prefault({}),
+  // The cycle's hashing (source and copy, over the mounts) reads at most `maxBytesPerSecond`; unset: as fast as
+  // the mounts give. For DDs whose NFS reads are shared with backup ingest or restores.
+  hashing: z.strictObject({ maxBytesPerSecond: z.number().positive().optional() }).prefault({}),
   backup: backupSchema.optional(),
   // Scrubbing of locked copies (workflows/scrub.ts): every copy re-hashed at least once per `period`, the scrub
   // running every `interval`, reading at most `maxBytesPerSecond` so cycles keep their speed.

@@ -168,11 +168,11 @@ export interface CopyInfo {
   lockMode: string;
   retentionAdjusted?: string; // why the requested retention was moved into the MTree's min/max
   /**
-   * A retried attempt that continued from the last heartbeat's checkpoint (or found the fastcopy landed): files
-   * skipped (settled by the attempt before, or already locked to the same time), whether the first attempt's lock
-   * time was kept.
+   * A retried attempt that continued from the last heartbeat's checkpoint (or found the fastcopy landed): whether
+   * the first attempt's lock time was kept, files taken from the checkpoint (not looked at again) and files found
+   * already locked to that time (not set again).
    */
-  resumed?: { attempt: number; fastcopySkipped: boolean; untilKept: boolean; filesSkipped: number };
+  resumed?: { attempt: number; fastcopySkipped: boolean; untilKept: boolean; fromCheckpoint: number; alreadyLocked: number };
   lockMethod?: 'atime' | 'rest'; // absent: atime (cycles before issue 11)
 }
 
