@@ -78,6 +78,12 @@ export function replicationActivities(deps: ActivityDeps) {
      * CONVERGE on a snapshot: polls the replica's snapshot list (one session, heartbeating) until the snapshot is
      * there. Polls wake fast when little is left (the estimate from the DD's own throughput) and back off from
      * 50 ms while there is no estimate, at most every `pollIntervalSeconds`. Fails with the DD's words when nothing moves for `stallSeconds`.
+     *
+     * Resumable with no checkpoint of its own: CONVERGE's progress is the replication, which runs on the DDs, not in
+     * this worker. A retry after a lost worker asks the replica again (the snapshot is there or not, bytes remaining
+     * are the DD's figures) and loses nothing but its stall clock, which restarts (so a retry can wait at most
+     * `stallSeconds` longer before calling a dead link stalled). Only when it began travels in the heartbeat, so the
+     * reported replication time stays the whole wait.
      */
     async awaitSnapshot(
       vaultId: string,
@@ -89,7 +95,8 @@ export function replicationActivities(deps: ActivityDeps) {
       const access = vaultAccess(deps, vaultId);
       const contexts = access.vault.replication.contexts;
       const replica = access.vault.vault.replicaMtree;
-      const started = Date.now();
+      const since = (ctx.info.heartbeatDetails as { since?: unknown } | undefined)?.since;
+      const started = typeof since === 'number' && since <= Date.now() ? since : Date.now();
       let best = Number.POSITIVE_INFINITY;
       let lastProgress = Date.now();
       let backoffMs = 50;
@@ -102,7 +109,7 @@ export function replicationActivities(deps: ActivityDeps) {
           const remaining = bytes + stats.reduce((n, s) => n + s.filesRemaining, 0); // progress: bytes or files
           const throughput = stats.reduce((n, s) => n + s.throughputKBps * 1024, 0);
           // `remaining` in bytes, as awaitSync heartbeats it (irctl's progress reads it).
-          ctx.heartbeat({ snapshot, remaining: bytes, states: stats.map((s) => `${s.state}/${s.connection}`) });
+          ctx.heartbeat({ snapshot, remaining: bytes, states: stats.map((s) => `${s.state}/${s.connection}`), since: started });
           if (remaining < best) {
             best = remaining;
             lastProgress = Date.now();
@@ -163,7 +170,7 @@ export function replicationActivities(deps: ActivityDeps) {
     /**
      * Polls (inside this activity, heartbeating, so a long sync adds nothing to history) until every context
      * is connected with nothing remaining and synced as of the sync point. Fails when nothing moves for
-     * `stallSeconds`.
+     * `stallSeconds`. Like awaitSnapshot, a retry needs no checkpoint: the DDs hold the progress.
      */
     async awaitSync(
       vaultId: string,
