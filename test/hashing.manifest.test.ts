@@ -209,16 +209,20 @@ describe('progress, resume, cancellation', () => {
     expect(cp.counts.files).toBeGreaterThan(0);
 
     const progress: number[] = [];
-    const info = await buildManifest(tree, out, { concurrency: 2, checkpoint: cp, progressIntervalMs: 0, onProgress: (p) => progress.push(p.files) });
+    const resumed: unknown[] = [];
+    const info = await buildManifest(tree, out, { concurrency: 2, checkpoint: cp, progressIntervalMs: 0, onProgress: (p) => progress.push(p.files), onResume: (d) => resumed.push(d) });
     expect(progress[0]).toBeGreaterThan(cp.counts.files); // did not start from zero
+    expect(resumed).toEqual([{ files: cp.counts.files, bytes: expect.any(Number), lastPath: cp.lastKey }]);
     expect(info.root).toBe(reference);
     expect(info.files).toBe(400);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(path.join(work, 'm', 'resume-ref'), 'utf8'));
   });
 
   test('a checkpoint for another tree or algorithm is ignored (fresh run)', async () => {
-    const info = await buildManifest(tree, path.join(work, 'm', 'resume-other'), { checkpoint: { v: 1, root: '/elsewhere' } });
+    const resumed: unknown[] = [];
+    const info = await buildManifest(tree, path.join(work, 'm', 'resume-other'), { checkpoint: { v: 1, root: '/elsewhere' }, onResume: (d) => resumed.push(d) });
     expect(info.root).toBe(reference);
+    expect(resumed).toEqual([]);
   });
 
   test('abort stops promptly, rejects, and leaves no partial output', async () => {
