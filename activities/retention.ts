@@ -64,10 +64,11 @@ export function retentionActivities(deps: ActivityDeps) {
           retentionAdjusted = `requested ${retentionSeconds} s is above the MTree maximum ${rl.maxSeconds} s: lowered to ${seconds} s`;
         }
         const prior = priorCheckpoint(ctx.info.heartbeatDetails, copyId);
-        // The fastcopy is not repeated: the checkpoint says it landed, or the copy is there (the copy id is unique
-        // to this run, so a folder with its name is this cycle's fastcopy, finished on the device even when the
-        // worker that asked for it died; VALIDATE compares every file with the source, so a short copy would show).
-        const fastcopySkipped = !!prior || existsSync(mountDir);
+        // The fastcopy is not repeated when the copy is there (the copy id is unique to this run, so a folder with
+        // its name is this cycle's fastcopy, finished on the device even when the worker that asked for it died;
+        // VALIDATE compares every file with the source, so a short copy would show). Asked of the mount, not the
+        // checkpoint: a worker that does not see the copy gets the DD's own refusal, not a lock of nothing.
+        const fastcopySkipped = existsSync(mountDir);
         if (!fastcopySkipped) await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
 
         // Locks only grow: a retry keeps the first attempt's lock time while it is still a valid request by the
