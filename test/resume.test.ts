@@ -1,11 +1,11 @@
 /**
  * Resumable after a crash (issue 7, item 6), on the dev server against the lab: two workers as child processes;
- * the one running the step is SIGKILLed while it hashes the copy (a data set large enough that hashing takes
- * seconds), or while it locks the copy; the other takes over (it is already polling: a worker booting under load
- * would only add its boot time to the stall). The cycle must validate clean, the retried hashTree must have continued from the checkpoint the
- * dead worker heartbeated (its result says how many files it took from there), and the lab must show the gap
- * closed. The kill is aimed from what the server shows (the pending activity and its heartbeat details), not
- * from a guessed delay.
+ * the one running the step is SIGKILLed while it hashes the source (CONVERGE, gap open) and then the copy (a
+ * data set large enough that hashing takes seconds), or while it locks the copy; another worker takes over (it
+ * is already polling: a worker booting under load would only add its boot time to the stall). The cycle must
+ * validate clean, each retry must have continued from the checkpoint the dead worker heartbeated (its result
+ * says how much it took from there), and the lab must show the gap closed. Kills are aimed from what the server
+ * shows (the pending activity and its heartbeat details), not from a guessed delay.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,10 +69,10 @@ async function waitFor(handle: WorkflowHandle, what: string, pick: (status: Cycl
   }
 }
 
-/** The last attempt of an activity type, from history: who ran it and which attempt it was. */
-async function lastAttempt(handle: WorkflowHandle, activity: string): Promise<{ pid: string; attempt: number }> {
+/** The final attempt of the `nth` scheduling of an activity type (-1: the last), from history: who ran it, which attempt. */
+async function attemptOf(handle: WorkflowHandle, activity: string, nth: number): Promise<{ pid: string; attempt: number }> {
   const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).at(-1)!;
+  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).at(nth)!;
   const started = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString());
   return { pid: started?.activityTaskStartedEventAttributes?.identity?.split('@')[0] ?? '', attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 0 };
 }
@@ -120,12 +120,12 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
     return w;
   };
 
-  /** SIGKILLs the worker that heartbeated `seen` (its identity is pid@host); returns the survivor. */
-  async function killRunning(seen: Pending): Promise<WorkerProcess> {
+  /** SIGKILLs the worker that heartbeated `seen` (its identity is pid@host); returns its pid. */
+  async function killRunning(seen: Pending): Promise<string> {
     const victim = workers.find((w) => String(w.pid) === seen.worker.split('@')[0]);
     if (!victim) throw new Error(`no worker of ours is ${seen.worker}`);
     await victim.kill();
-    return workers.find((w) => w !== victim)!;
+    return String(victim.pid);
   }
 
   const start = async () => {
@@ -134,7 +134,7 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
     return client.workflow.start('isolatedRecoveryCycle', { taskQueue, workflowId: `resume-${Date.now()}-${seq++}`, args: [VAULT, {}] });
   };
 
-  test('killed while hashing the copy: a new worker resumes from the checkpoint, the copy validates clean, the gap ends closed', async () => {
+  test('killed while hashing the source (gap open) and again while hashing the copy: each retry resumes from the checkpoint, the copy validates clean, the gap ends closed', async () => {
     const t = await lab({ bandwidthBytesPerSec: 1024 * 1024 * 1024 }, (t) => {
       // 320 MiB read at most at 64 MiB/s (`hashing.maxBytesPerSecond`, as over a DD's NFS mount; from the page
       // cache SHA-256 runs at ~1 GB/s here): each side's hash takes ~5 s, so a kill lands in the middle of it.
@@ -142,32 +142,38 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
       t.config.vaults[0].hashing = { maxBytesPerSecond: 64 * 1024 * 1024 };
     });
     const handle = await start();
-
-    // The server holds a checkpoint of the copy's hash with a quarter of the bulk in it (the bulk sorts first):
-    // kill the worker that heartbeated it.
-    const seen = await waitFor(handle, 'a checkpoint of hashTree(copy)', (s, pending) =>
-      s.phase === 'VALIDATE' ? pending.find((p) => p.activity === 'hashTree' && p.details?.checkpoint?.counts?.files >= 10) : undefined,
-    );
-    const filesAtKill: number = seen.details.checkpoint.counts.files;
-    const second = await killRunning(seen);
+    // Kill once the server holds a checkpoint of the side's hash with a quarter of the bulk in it (the bulk sorts
+    // first). CONVERGE: the source side, hashed from the snapshot while the gap is open.
+    const hashing = (phase: CycleStatus['phase']) => (s: CycleStatus, pending: Pending[]) =>
+      s.phase === phase ? pending.find((p) => p.activity === 'hashTree' && p.details?.checkpoint?.counts?.files >= 10) : undefined;
+    const atSource = await waitFor(handle, 'a checkpoint of hashTree(source)', hashing('CONVERGE'));
+    const sourceVictim = await killRunning(atSource);
+    startWorker(); // a replacement; the other worker takes over meanwhile
+    const atCopy = await waitFor(handle, 'a checkpoint of hashTree(copy)', hashing('VALIDATE'));
+    const copyVictim = await killRunning(atCopy);
 
     const result = (await handle.result()) as CycleResult;
     expect(result.outcome).toBe('validated');
     expect(result.verdict).toBe('clean');
     expect(result.validation?.equal).toBe(true);
-    const copy = result.validation!.copy;
-    // The retry continued where the dead worker's last heartbeat left it: those files were not hashed again.
-    expect(copy.resumed).toBeDefined();
-    expect(copy.resumed!.attempt).toBeGreaterThanOrEqual(2);
-    expect(copy.resumed!.files).toBeGreaterThanOrEqual(filesAtKill);
-    expect(copy.resumed!.files).toBeLessThan(copy.files);
-    expect(copy.resumed!.hashedFiles).toBe(copy.files - copy.resumed!.files);
-    expect(copy.files).toBe(result.validation!.source.files);
-    // The retried attempt ran on the new worker (history: who started the last hashTree attempt).
-    expect(await lastAttempt(handle, 'hashTree')).toEqual({ pid: String(second.pid), attempt: copy.resumed!.attempt });
-    // What a user reads: the report says the hash was resumed and how much of it.
+    const { source, copy } = result.validation!;
+    expect(copy.files).toBe(source.files);
+    // Each retry continued where the dead worker's last heartbeat left it: those files were not hashed again.
+    for (const [side, seen, nth, victim] of [[source, atSource, 0, sourceVictim], [copy, atCopy, -1, copyVictim]] as const) {
+      expect(side.resumed).toBeDefined();
+      expect(side.resumed!.attempt).toBeGreaterThanOrEqual(2);
+      expect(side.resumed!.files).toBeGreaterThanOrEqual(seen.details.checkpoint.counts.files);
+      expect(side.resumed!.files).toBeLessThan(side.files);
+      expect(side.resumed!.hashedFiles).toBe(side.files - side.resumed!.files);
+      // The resumed attempt ran on another worker (history: who started the final attempt).
+      const last = await attemptOf(handle, 'hashTree', nth);
+      expect(last.attempt).toBe(side.resumed!.attempt);
+      expect(last.pid).not.toBe(victim);
+      expect(workers.map((w) => String(w.pid))).toContain(last.pid);
+    }
+    // What a user reads: the report says each hash was resumed and how much of it.
     const md = readFileSync(result.report!.markdownPath, 'utf8');
-    expect(md).toContain(`attempt ${copy.resumed!.attempt} resumed after a lost worker: ${copy.resumed!.files} files`);
+    for (const side of [source, copy]) expect(md).toContain(`attempt ${side.resumed!.attempt} resumed after a lost worker: ${side.resumed!.files} files`);
     // The gap, asked of the lab's switch and vault DD.
     expect(t.lab.vaultPortsDown()).toBe(true);
     expect(t.lab.replication().enabled).toBe(false);
@@ -182,7 +188,7 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
     // The server holds lockCopy's checkpoint (the fastcopy landed, the lock time chosen): kill that worker.
     const seen = await waitFor(handle, "lockCopy's checkpoint", (s, pending) => pending.find((p) => p.activity === 'lockCopy' && p.details?.fastcopied === true));
     const untilAtKill: string = seen.details.until;
-    const second = await killRunning(seen);
+    const victim = await killRunning(seen);
 
     const result = (await handle.result()) as CycleResult;
     expect(result.outcome).toBe('validated');
@@ -193,7 +199,9 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
     // The files the dead worker had settled by its last heartbeat were not looked at again.
     expect(c.resumed!.fromCheckpoint).toBeGreaterThanOrEqual(seen.details.files?.settled ?? 0);
     expect(c.resumed!.fromCheckpoint + c.resumed!.alreadyLocked).toBeLessThanOrEqual(c.files);
-    expect(await lastAttempt(handle, 'lockCopy')).toEqual({ pid: String(second.pid), attempt: c.resumed!.attempt });
+    const last = await attemptOf(handle, 'lockCopy', -1);
+    expect(last.attempt).toBe(c.resumed!.attempt);
+    expect(last.pid).not.toBe(victim);
     // The device ran one fastcopy into this copy, not two.
     expect(labLog.filter((l) => l.includes(`fastcopy`) && l.includes(`-> ${c.mtreePath} `))).toHaveLength(1);
     // Every file locked, each exactly to the lock time the first attempt chose (none shorter, none set anew),

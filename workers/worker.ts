@@ -31,5 +31,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
+    // A workflow's tasks go to the queue of the worker that ran it last (sticky). When that worker is SIGKILLed,
+    // nobody tells the server, and each task waits this long there before any worker may take it: with the
+    // default 10 s, an abort or a completed activity sat 10 s behind a dead worker while the gap was open.
+    // A miss only costs a replay of the (small) history on another worker.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
   });
 }
