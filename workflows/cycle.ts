@@ -41,8 +41,11 @@ type Activities = ReturnType<typeof createActivities>;
 // they run (activities/liveness.ts), so a short heartbeat timeout hands a lost worker's attempt to another
 // worker within seconds.
 
+// These hold the vault (and the backup software's hold) while they run: a lost worker's attempt is retried after
+// a missed heartbeat (every activity heartbeats each second), not after the whole start-to-close timeout.
 const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 5, initialInterval: '1s' },
 });
 
@@ -94,6 +97,7 @@ const { backupHold, backupKeepHold } = proxyActivities<Activities>({
 // Releasing a hold retries like the close path: a backup schedule left disabled is an outage of its own.
 const { backupRelease } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds', // a lost worker must not keep the backups held for the whole 2 minutes
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
