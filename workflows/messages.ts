@@ -379,6 +379,21 @@ export interface Incident {
   closedAt: string;
   closedBy: string; // the sentinel's workflow id
   how: string;
+  /**
+   * holder-ended-without-release: the backup-software hold the holder left behind (activities/backup.ts), released
+   * by the sentinel after the gap was closed. none: no hold was recorded; failed: retried every period until released.
+   */
+  backupHold?: SentinelBackupRelease;
+}
+
+/** What the sentinel did with a backup hold an ended holder left behind. */
+export interface SentinelBackupRelease {
+  state: 'released' | 'none' | 'failed';
+  at: string;
+  software?: BackupRecord['software'];
+  /** What was switched back on, e.g. `job backup-prod-fs`. */
+  released?: string[];
+  error?: string;
 }
 
 export interface SentinelStatus {
@@ -391,6 +406,9 @@ export interface SentinelStatus {
   incidents: number;
   lastIncident?: Incident;
   periodSeconds: number;
+  /** A backup hold an ended holder left behind that could not be released yet: retried every period. */
+  backupReleasePending?: { since: string; holder: string; lastError: string };
+  lastBackupRelease?: SentinelBackupRelease;
 }
 
 export interface PauseRequest {
