@@ -38,6 +38,23 @@ describe('recorded workflow histories replay on the current workflow code', () =
     );
   });
 
+  test('and for the recovery drill, the scrub, and the sentinel releasing a backup hold', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'drill-passed.json',
+        'drill-restore-fault.json',
+        'drill-check-failed.json',
+        'drill-objectives-missed.json',
+        'drill-aborted.json',
+        'drill-refused.json',
+        'scrub-tampered-copy.json',
+        'scrub-clean.json',
+        'scrub-probe-failed.json',
+        'sentinel-terminated-holder-backup-release.json',
+      ]),
+    );
+  });
+
   test.each(files)('%s', async (file) => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
