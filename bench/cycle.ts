@@ -16,7 +16,9 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { startLab, type Lab } from '../lab';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { startLab, type LabEndpoints } from '../lab';
 import { parseConfig } from '../config/load';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
@@ -53,8 +55,7 @@ interface CycleFigures {
   bytes: number;
 }
 
-function vaultConfig(id: string, lab: Lab) {
-  const e = lab.endpoints;
+function vaultConfig(id: string, e: LabEndpoints) {
   const pin = { knownHostsFile: e.knownHostsFile };
   return {
     id,
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     many: null as any,
   };
   let seq = 0;
-  const runCycles = async (labs: Lab[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
+  const runCycles = async (labs: LabEndpoints[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
     const config = parseConfig({ evidenceDir: evidence, vaults: labs.map((l, i) => vaultConfig(ids[i], l)) }, 'bench config', '/');
     const tq = `bench-${process.pid}-${seq++}`;
     const worker = await createWorker({ connection: native, config, taskQueue: tq, workflowBundle: bundle });
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
           {
             const cycles: CycleFigures[] = [];
             for (let i = 0; i < (mib > 100 ? runsLarge : runs); i++) {
-              const { cycles: [c] } = await runCycles([lab], ['bench-vault'], join(dir, 'evidence'));
+              const { cycles: [c] } = await runCycles([lab.endpoints], ['bench-vault'], join(dir, 'evidence'));
               cycles.push(c);
               console.log(`${mib} MiB writer=${writer}: ${JSON.stringify(c)}`);
             }
@@ -221,22 +222,19 @@ async function main(): Promise<void> {
     }
     if (only.includes('many')) {
       const dir = join(root, 'many');
-      const labs: Lab[] = [];
+      // The labs run in a process of their own (bench/lab-fleet.ts), as real devices are other machines.
+      const fleet = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'lab-fleet.ts'), JSON.stringify({ dir, count: vaultsAtOnce, mib: 10, bandwidth })], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       try {
-        for (let i = 0; i < vaultsAtOnce; i++) {
-          labs.push(
-            await startLab({
-              dir: join(dir, `lab-${i}`),
-              ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
-              seed: { files: 60, totalBytes: 10 * MIB },
-              bandwidthBytesPerSec: bandwidth,
-              control: false,
-            }),
-          );
-        }
-        const ids = labs.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
+        const line = await new Promise<string>((res, rej) => {
+          createInterface({ input: fleet.stdout! }).once('line', res);
+          fleet.once('exit', (code) => rej(new Error(`lab fleet exited (${code}) before its labs listened`)));
+        });
+        const { endpoints } = JSON.parse(line) as { endpoints: LabEndpoints[] };
+        const ids = endpoints.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
         const t0 = Date.now();
-        const { cycles, peakRssMiB } = await runCycles(labs, ids, join(dir, 'evidence'));
+        const { cycles, peakRssMiB } = await runCycles(endpoints, ids, join(dir, 'evidence'));
         const overheads = cycles.map((c) => c.overheadSeconds ?? NaN);
         report.many = {
           vaults: vaultsAtOnce,
@@ -247,11 +245,13 @@ async function main(): Promise<void> {
           p95OverheadSeconds: pct(overheads, 95),
           p95ExposureSeconds: pct(cycles.map((c) => c.exposureSeconds), 95),
           workerPeakRssMiB: +peakRssMiB.toFixed(0),
+          labsInOwnProcess: true,
           cycles,
         };
         console.log(`many: ${JSON.stringify({ ...report.many, cycles: undefined })}`);
       } finally {
-        for (const l of labs) await l.close();
+        fleet.stdin!.end();
+        await new Promise((r) => (fleet.exitCode !== null ? r(null) : fleet.once('exit', r)));
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -296,7 +296,7 @@ function markdown(r: any): string {
       '',
       `## ${r.many.vaults} lab vaults at once on one worker (10 MiB each)`,
       '',
-      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (the labs run in the same process).`,
+      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (${r.many.labsInOwnProcess ? 'the labs run in a process of their own' : 'the labs run in the same process'}).`,
     );
   }
   lines.push('', 'Reproduce: `npm run bench:cycle` (see the header of bench/cycle.ts for the knobs).', '');
