@@ -1,16 +1,31 @@
 /**
- * A gap that closes itself: the Temporal server is stopped for longer than maxOpen while the gap is open.
- * The switch (Arista EOS, whose commit timer counts real seconds) reverts to the closed state by itself
- * within maxOpen, with nothing of this service able to act; once the server is back, the cycle ends closed.
- * This file runs its own dev server (with a SQLite file, so a restart resumes the workflow).
+ * A gap that closes itself, on every switch platform the vault supports: the Temporal server is stopped for
+ * longer than maxOpen while the gap is open. The switch's own timer, armed by openLink in the step that opened
+ * the ports, reverts it to the closed state within maxOpen with nothing of this service able to act; once the
+ * server is back, the cycle ends closed (the close path overtakes or confirms whatever the device left).
+ *   - Arista EOS: configuration session with `commit timer hh:mm:ss` (counts seconds);
+ *   - Cisco IOS/IOS-XE: `configure terminal revert timer <minutes>`;
+ *   - Cisco NX-OS: no revert timer for `configure terminal`; a scheduler job holding the `shutdown` lines,
+ *     scheduled `time start +<minutes>`;
+ *   - Juniper Junos: `commit confirmed <minutes>`.
+ * IOS, NX-OS and Junos count whole minutes (one at least). The lab's device minute is set to maxOpen here, so
+ * their one-minute timer plays a one-minute maxOpen in MAX_OPEN_S seconds; EOS counts real seconds.
+ * What the switch did is asked of the lab switch itself: its control API (`GET /state`) while Temporal is down,
+ * stock OpenSSH (`show interface…`) at the end. Each case runs its own dev server with a SQLite file, so a
+ * restart resumes the workflow.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
+import { PLATFORMS } from '../activities/drivers/switch/platforms';
+import type { PlatformName } from '../lab/cli/engine';
+import type { PendingRevert } from '../lab/cli/revert';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import type { CycleResult } from '../workflows/messages';
@@ -18,58 +33,95 @@ import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { temporalAddress } from './helpers/temporal';
 
 jest.setTimeout(240_000);
-const MAX_OPEN_S = 10;
+const MAX_OPEN_S = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const run = temporalAddress ? test : test.skip; // same switch as the other dev-server tests (IR_NO_TEMPORAL)
+const run = temporalAddress ? test.each : test.skip.each; // same switch as the other dev-server tests (IR_NO_TEMPORAL)
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<number> {
+/** Per platform: the timer the lab shows pending after the open, and how `show interface…` says a port is shut. */
+const CASES: Array<{ platform: PlatformName; timer: RegExp; shut: (port: string) => RegExp }> = [
+  { platform: 'arista-eos', timer: /^configure session ir-close-gap commit timer$/, shut: (p) => new RegExp(`^${p} is administratively down`, 'm') },
+  { platform: 'cisco-ios', timer: /^configure terminal revert timer$/, shut: (p) => new RegExp(`^${p} is administratively down`, 'm') },
+  { platform: 'cisco-nxos', timer: /^scheduler schedule ir-close-gap$/, shut: (p) => new RegExp(`^${p} is down \\(Administratively down\\)`, 'm') },
+  { platform: 'junos', timer: /^commit confirmed$/, shut: (p) => new RegExp(`^${p}\\s+down\\s+down`, 'm') },
+];
+
+interface SwitchView {
+  platform: string;
+  ports: Record<string, { admin: 'up' | 'down'; oper: 'up' | 'down' }>;
+  revert: (Omit<PendingRevert, 'deadline'> & { deadline: string }) | null;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
     await sleep(20);
   }
-  return Date.now();
 }
 
-let t: TestLab;
-let dir: string;
-const servers: DevServer[] = [];
-afterAll(async () => {
-  for (const s of servers) await s.stop().catch(() => undefined);
-  await t?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-run('Temporal down longer than maxOpen: the switch reverts within maxOpen, the cycle ends closed when Temporal is back', async () => {
+let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+let cliPath: string;
+beforeAll(async () => {
+  if (!temporalAddress) return;
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // installed already in this module registry
   }
+  cliPath = await ensureTemporalCli();
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+});
+
+let t: TestLab | undefined;
+let dir: string | undefined;
+const servers: DevServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+  await t?.close();
+  t = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+run(CASES)('$platform: Temporal down longer than maxOpen, the switch reverts within maxOpen, the cycle ends closed when Temporal is back', async ({ platform, timer, shut }) => {
   dir = mkdtempSync(join(tmpdir(), 'self-close-'));
-  const cliPath = await ensureTemporalCli();
   const port = await freePort();
   const dbFile = join(dir, 'temporal.db');
-  const server = () => startDevServer({ cliPath, port, dbFile, uiPort: false, logFile: join(dir, 'server.log') }).then((s) => (servers.push(s), s));
+  const server = () => startDevServer({ cliPath, port, dbFile, uiPort: false, logFile: join(dir!, 'server.log') }).then((s) => (servers.push(s), s));
 
-  t = await startTestLab({ bandwidthBytesPerSec: 32 * 1024, linkUpDelayMs: 100 }, { maxOpen: `${MAX_OPEN_S}s` }, { platform: 'arista-eos' });
-  const eos = t.lab.endpoints.switches.find((s) => s.platform === 'arista-eos')!;
-  const eosUp = () => eos.vaultPorts.every((p) => t.lab.portStates()[p].oper === 'up');
-  const eosDown = () => eos.vaultPorts.every((p) => t.lab.portStates()[p].admin === 'down');
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+  // Slow replication keeps the cycle in CONVERGE with the gap open; small data keeps the lab quick to start.
+  t = await startTestLab(
+    { bandwidthBytesPerSec: 16 * 1024, linkUpDelayMs: 100, deviceMinuteMs: MAX_OPEN_S * 1000, seed: { files: 10, totalBytes: 512 * 1024 } },
+    { maxOpen: `${MAX_OPEN_S}s` },
+    { platform },
+  );
+  const lab = t.lab;
+  const sw = lab.endpoints.switches.find((s) => s.platform === platform)!;
+  const view = async (): Promise<SwitchView> => {
+    const st = (await (await fetch(`${lab.endpoints.control}/state`)).json()) as { switches: SwitchView[] };
+    return st.switches.find((s) => s.platform === platform)!;
+  };
+  const portsUp = (v: SwitchView) => sw.vaultPorts.every((p) => v.ports[p].oper === 'up');
+  const portsShut = (v: SwitchView) => sw.vaultPorts.every((p) => v.ports[p].admin === 'down');
 
-  // 1. A cycle opens the gap.
+  // 1. A cycle opens the gap; the switch holds the platform's own timer, due within maxOpen of the opening.
   const s1 = await server();
   const native1 = await NativeConnection.connect({ address: s1.address });
-  const tq = 'self-close';
+  const tq = `self-close-${platform}`;
   const workerA: Worker = await createWorker({ connection: native1, config: t.config, taskQueue: tq, workflowBundle: bundle });
   const runningA = workerA.run().catch(() => undefined); // may die with its server: a new worker takes over
   const conn1 = await Connection.connect({ address: s1.address });
-  const handle = await new Client({ connection: conn1 }).workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `self-close-${Date.now()}`, args: [VAULT, {}] });
-  const openedAt = await waitFor(eosUp, 60_000, 'gap open');
-  const pending = t.lab.switchState('arista-eos').revert;
-  expect(pending).not.toBeNull();
-  expect(pending!.deadline.getTime()).toBeLessThanOrEqual(openedAt + MAX_OPEN_S * 1000);
+  const handle = await new Client({ connection: conn1 }).workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `self-close-${platform}-${Date.now()}`, args: [VAULT, {}] });
+  const opened = await waitFor(async () => {
+    const v = await view();
+    return portsUp(v) ? v : undefined;
+  }, 60_000, 'gap open');
+  const openedAt = Date.now();
+  expect(opened.revert).not.toBeNull();
+  expect(opened.revert!.label).toMatch(timer);
+  expect(Date.parse(opened.revert!.deadline)).toBeLessThanOrEqual(openedAt + MAX_OPEN_S * 1000);
 
   // 2. Temporal goes away with the gap open.
   await conn1.close();
@@ -77,11 +129,16 @@ run('Temporal down longer than maxOpen: the switch reverts within maxOpen, the c
   const downAt = Date.now();
 
   // 3. The switch closes the gap by itself, within maxOpen of the opening; Temporal is still down.
-  const revertedAt = await waitFor(eosDown, (MAX_OPEN_S + 5) * 1000, 'switch reverts by itself');
+  const reverted = await waitFor(async () => {
+    const v = await view();
+    return portsShut(v) ? v : undefined;
+  }, (MAX_OPEN_S + 5) * 1000, 'switch reverts by itself');
+  const revertedAt = Date.now();
   expect(revertedAt - openedAt).toBeLessThanOrEqual(MAX_OPEN_S * 1000 + 500);
-  expect(t.lab.switchState('arista-eos').reverts).toBe(1);
-  expect(t.lab.replication().connection).not.toBe('connected');
   expect(revertedAt).toBeGreaterThan(downAt);
+  expect(reverted.revert).toBeNull();
+  expect(lab.switchState(platform).reverts).toBe(1);
+  expect(lab.replication().connection).not.toBe('connected');
 
   // 4. Down for longer than maxOpen in all; then the server comes back (same database) and a worker runs.
   await sleep(Math.max(0, downAt + (MAX_OPEN_S + 2) * 1000 - Date.now()));
@@ -109,7 +166,25 @@ run('Temporal down longer than maxOpen: the switch reverts within maxOpen, the c
   // 5. The cycle ended with the gap closed: ports shut and verified, no timer left, replication off.
   expect(outcome.result.gap).toBe('closed');
   expect(outcome.message).toMatch(/maxOpen/);
-  expect(eosDown()).toBe(true);
-  expect(t.lab.switchState('arista-eos').revert).toBeNull();
-  expect(t.lab.replication().enabled).toBe(false);
+  const after = await view();
+  expect(portsShut(after)).toBe(true);
+  expect(after.revert).toBeNull();
+  expect(lab.switchState(platform).reverts).toBe(1);
+  expect(lab.replication().enabled).toBe(false);
+  // The switch says so itself, to a stock OpenSSH client.
+  for (const p of sw.vaultPorts) {
+    const { stdout } = await promisify(execFile)(
+      'ssh',
+      ['-p', String(sw.port), '-i', lab.endpoints.clientKeyFile, '-o', `UserKnownHostsFile=${lab.endpoints.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `${sw.username}@${lab.endpoints.host}`, PLATFORMS[platform].ports.show(p)],
+      { encoding: 'utf8', timeout: 15000 },
+    );
+    expect(stdout.replace(/\r/g, '')).toMatch(shut(p));
+  }
+  // No session is left open on the lab: not the first worker's (its server died under it), not the close path's.
+  const open = () => Object.values(lab.connections()).reduce((a, b) => a + b, 0);
+  const t0 = Date.now();
+  await waitFor(async () => (open() === 0 ? true : undefined), 15_000, `sessions closed (${JSON.stringify(lab.connections())})`).catch((e) => {
+    throw new Error(`${(e as Error).message}; still ${JSON.stringify(lab.connections())}`);
+  });
+  console.log(`${platform}: sessions all closed ${Date.now() - t0} ms after the cycle ended`);
 });
