@@ -72,7 +72,12 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
   const p = url.pathname;
   if (req.method === 'GET' && (p === '/state' || p === '/')) return t.state();
   if (req.method === 'POST' && p === '/faults') {
-    t.addFault(parse(FaultBody, await body(req)));
+    const f = parse(FaultBody, await body(req));
+    try {
+      t.addFault(f);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message); // a fault that cannot be aimed as asked
+    }
     return { ok: true };
   }
   if (req.method === 'DELETE' && p === '/faults') {

@@ -8,7 +8,9 @@
  *   - replication stalling during CONVERGE: a stall with the DD's own words, the cycle's snapshots expired.
  * Each fault is aimed at a command or a login that every phase uses, so only the phase aim makes it land there.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Alert } from '../activities/deps';
@@ -37,6 +39,48 @@ async function attempts(handle: WorkflowHandle): Promise<Record<string, number>>
   }
   return out;
 }
+
+const sh = promisify(execFile);
+
+describe('the control API aims a fault at a phase told to the lab (curl and stock OpenSSH, no cycle)', () => {
+  let t: TestLab;
+  beforeAll(async () => {
+    t = await startTestLab({ seed: { files: 2, totalBytes: 4096 } });
+  });
+  afterAll(() => t?.close());
+  const curl = async (method: string, path: string, body?: unknown) => {
+    const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '-X', method, `${t.lab.endpoints.control}${path}`, ...(body === undefined ? [] : ['-d', JSON.stringify(body)])];
+    const { stdout } = await sh('curl', args, { encoding: 'utf8' });
+    const at = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(at + 1)), body: JSON.parse(stdout.slice(0, at)) };
+  };
+  const ios = () => t.lab.endpoints.switches.find((s) => s.platform === 'cisco-ios')!;
+  const showVersion = () =>
+    sh('ssh', ['-p', String(ios().port), '-i', t.lab.endpoints.clientKeyFile, '-o', `UserKnownHostsFile=${t.lab.endpoints.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `${ios().username}@${t.lab.endpoints.host}`, 'show version'], { encoding: 'utf8', timeout: 15000 }).then(
+      (r) => r.stdout.replace(/\r/g, ''),
+      (err: { stdout: string }) => `failed: ${err.stdout.replace(/\r/g, '')}`,
+    );
+
+  test('live only while the phase last told is the aimed one; afterCommands counts within it; names checked', async () => {
+    expect((await curl('POST', '/faults', { device: 'switch', match: '^show version$', output: '% Bad moment', cyclePhase: 'CLOSE', afterCommands: 1, times: 1 })).status).toBe(200);
+    expect(await showVersion()).toMatch(/Cisco IOS XE Software/); // no phase told yet
+    expect(await curl('POST', '/cycle/phase', { phase: 'CONVERGE' })).toEqual({ status: 200, body: { cyclePhase: 'CONVERGE' } });
+    expect(await showVersion()).toMatch(/Cisco IOS XE Software/);
+    expect((await curl('POST', '/cycle/phase', { phase: 'CLOSE' })).status).toBe(200);
+    expect(await showVersion()).toMatch(/Cisco IOS XE Software/); // the first of CLOSE passes
+    expect(await showVersion()).toBe('failed: % Bad moment\n');
+    expect(await showVersion()).toMatch(/Cisco IOS XE Software/); // spent
+    const state = await curl('GET', '/state');
+    expect(state.body).toMatchObject({ cyclePhase: 'CLOSE', faults: [] });
+
+    const wrong = await curl('POST', '/cycle/phase', { phase: 'CLOSING' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toContain('CONVERGE');
+    const stallOnSwitch = await curl('POST', '/faults', { device: 'switch', kind: 'stall', match: '' });
+    expect(stallOnSwitch.status).toBe(400);
+    expect(stallOnSwitch.body.error).toMatch(/a stall is a replication fault: device source-dd or vault-dd/);
+  });
+});
 
 describeTemporal('faults aimed at a phase of the cycle', () => {
   let bundle: WorkflowBundleWithSourceMap;
