@@ -10,9 +10,12 @@
  *   - Juniper Junos: `commit confirmed <minutes>`.
  * IOS, NX-OS and Junos count whole minutes (one at least). The lab's device minute is set to maxOpen here, so
  * their one-minute timer plays a one-minute maxOpen in MAX_OPEN_S seconds; EOS counts real seconds.
- * What the switch did is asked of the lab switch itself: its control API (`GET /state`) while Temporal is down,
- * stock OpenSSH (`show interface…`) at the end. Each case runs its own dev server with a SQLite file, so a
- * restart resumes the workflow.
+ *
+ * One outage for the four: four vaults (one lab each, one switch flavour each) in one worker's config, four cycles
+ * open their gaps, the server (SQLite file, so a restart resumes the workflows) is stopped, each switch closes by
+ * itself, the server comes back, each cycle ends closed. The outage runs once in beforeAll; each platform's test
+ * then checks what its switch did. What the switch did is asked of the lab switch itself: its control API
+ * (`GET /state`) while Temporal is down, stock OpenSSH (`show interface…`) at the end.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,20 +23,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { PLATFORMS } from '../activities/drivers/switch/platforms';
+import type { Config } from '../config/schema';
 import type { PlatformName } from '../lab/cli/engine';
 import type { PendingRevert } from '../lab/cli/revert';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import type { CycleResult } from '../workflows/messages';
-import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+import { startTestLab, type TestLab } from './helpers/lab';
 import { temporalAddress } from './helpers/temporal';
 
 jest.setTimeout(240_000);
-const MAX_OPEN_S = 6; // leaves the server's graceful stop (~2 s) well inside maxOpen
+// The four gaps open within a few seconds of each other and the server's graceful stop takes ~2 s: all of it must
+// fit inside maxOpen of the first opening, so that every switch reverts with the server already down.
+const MAX_OPEN_S = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run = temporalAddress ? test.each : test.skip.each; // same switch as the other dev-server tests (IR_NO_TEMPORAL)
 
@@ -61,8 +67,29 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number, what:
   }
 }
 
-let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
-let cliPath: string;
+/** One vault per platform: its lab, and what was seen of its switch and its cycle. */
+interface Vault {
+  platform: PlatformName;
+  id: string;
+  t: TestLab;
+  view(): Promise<SwitchView>;
+  vaultPorts: string[];
+  opened?: SwitchView;
+  openedAt?: number;
+  reverted?: SwitchView;
+  revertedAt?: number;
+  outcome?: { result: CycleResult; message: string };
+}
+
+const vaults = new Map<PlatformName, Vault>();
+const servers: DevServer[] = [];
+let dir: string | undefined;
+let downAt = 0;
+let upAgainAt = 0;
+
+const portsUp = (v: Vault, s: SwitchView) => v.vaultPorts.every((p) => s.ports[p].oper === 'up');
+const portsShut = (v: Vault, s: SwitchView) => v.vaultPorts.every((p) => s.ports[p].admin === 'down');
+
 beforeAll(async () => {
   if (!temporalAddress) return;
   try {
@@ -70,112 +97,141 @@ beforeAll(async () => {
   } catch {
     // installed already in this module registry
   }
-  cliPath = await ensureTemporalCli();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
-});
-
-let t: TestLab | undefined;
-let dir: string | undefined;
-const servers: DevServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-  await t?.close();
-  t = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
-
-run(CASES)('$platform: Temporal down longer than maxOpen, the switch reverts within maxOpen, the cycle ends closed when Temporal is back', async ({ platform, timer, shut }) => {
   dir = mkdtempSync(join(tmpdir(), 'self-close-'));
+  const cliPath = await ensureTemporalCli();
   const port = await freePort();
   const dbFile = join(dir, 'temporal.db');
   const server = () => startDevServer({ cliPath, port, dbFile, uiPort: false, logFile: join(dir!, 'server.log') }).then((s) => (servers.push(s), s));
 
-  // Slow replication keeps the cycle in CONVERGE with the gap open; small data keeps the lab quick to start.
-  const [lab1, s1] = await Promise.all([
-    startTestLab(
-      { bandwidthBytesPerSec: 16 * 1024, linkUpDelayMs: 100, deviceMinuteMs: MAX_OPEN_S * 1000, seed: { files: 10, totalBytes: 512 * 1024 } },
-      { maxOpen: `${MAX_OPEN_S}s` },
-      { platform },
+  // Slow replication keeps each cycle in CONVERGE with its gap open; small data keeps the labs quick to start.
+  const [labs, s1, bundle] = await Promise.all([
+    Promise.all(
+      CASES.map(({ platform }) =>
+        startTestLab(
+          { bandwidthBytesPerSec: 16 * 1024, linkUpDelayMs: 100, deviceMinuteMs: MAX_OPEN_S * 1000, seed: { files: 10, totalBytes: 512 * 1024 } },
+          { maxOpen: `${MAX_OPEN_S}s` },
+          { platform },
+        ),
+      ),
     ),
     server(),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any }),
   ]);
-  t = lab1;
-  const lab = t.lab;
-  const sw = lab.endpoints.switches.find((s) => s.platform === platform)!;
-  const view = async (): Promise<SwitchView> => {
-    const st = (await (await fetch(`${lab.endpoints.control}/state`)).json()) as { switches: SwitchView[] };
-    return st.switches.find((s) => s.platform === platform)!;
-  };
-  const portsUp = (v: SwitchView) => sw.vaultPorts.every((p) => v.ports[p].oper === 'up');
-  const portsShut = (v: SwitchView) => sw.vaultPorts.every((p) => v.ports[p].admin === 'down');
+  CASES.forEach(({ platform }, i) => {
+    const t = labs[i];
+    const sw = t.lab.endpoints.switches.find((s) => s.platform === platform)!;
+    vaults.set(platform, {
+      platform,
+      id: `vault-${platform}`,
+      t,
+      vaultPorts: sw.vaultPorts,
+      view: async () => {
+        const st = (await (await fetch(`${t.lab.endpoints.control}/state`)).json()) as { switches: SwitchView[] };
+        return st.switches.find((s) => s.platform === platform)!;
+      },
+    });
+  });
+  const all = [...vaults.values()];
+  // One worker's configuration with the four vaults, each pointing at its own lab.
+  const config: Config = { ...labs[0].config, vaults: all.map((v) => ({ ...v.t.config.vaults[0], id: v.id })) };
 
-  // 1. A cycle opens the gap; the switch holds the platform's own timer, due within maxOpen of the opening.
+  // 1. Four cycles open their gaps.
   const native1 = await NativeConnection.connect({ address: s1.address });
-  const tq = `self-close-${platform}`;
-  const workerA: Worker = await createWorker({ connection: native1, config: t.config, taskQueue: tq, workflowBundle: bundle });
+  const tq = 'self-close';
+  const workerA = await createWorker({ connection: native1, config, taskQueue: tq, workflowBundle: bundle });
   const runningA = workerA.run().catch(() => undefined); // may die with its server: a new worker takes over
   const conn1 = await Connection.connect({ address: s1.address });
-  const handle = await new Client({ connection: conn1 }).workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `self-close-${platform}-${Date.now()}`, args: [VAULT, {}] });
-  const opened = await waitFor(async () => {
-    const v = await view();
-    return portsUp(v) ? v : undefined;
-  }, 60_000, 'gap open');
-  const openedAt = Date.now();
-  expect(opened.revert).not.toBeNull();
-  expect(opened.revert!.label).toMatch(timer);
-  expect(Date.parse(opened.revert!.deadline)).toBeLessThanOrEqual(openedAt + MAX_OPEN_S * 1000);
+  const client1 = new Client({ connection: conn1 });
+  const ids = new Map(await Promise.all(all.map(async (v) => [v.platform, (await client1.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `self-close-${v.id}-${Date.now()}`, args: [v.id, {}] })).workflowId] as const)));
+  await Promise.all(
+    all.map(async (v) => {
+      v.opened = await waitFor(async () => {
+        const s = await v.view();
+        return portsUp(v, s) ? s : undefined;
+      }, 60_000, `${v.platform}: gap open`);
+      v.openedAt = Date.now();
+    }),
+  );
 
-  // 2. Temporal goes away with the gap open.
+  // 2. Temporal goes away with the four gaps open.
   await conn1.close();
   await s1.stop();
-  const downAt = Date.now();
+  downAt = Date.now();
 
-  // 3. The switch closes the gap by itself, within maxOpen of the opening; Temporal is still down.
-  const reverted = await waitFor(async () => {
-    const v = await view();
-    return portsShut(v) ? v : undefined;
-  }, (MAX_OPEN_S + 5) * 1000, 'switch reverts by itself');
-  const revertedAt = Date.now();
-  expect(revertedAt - openedAt).toBeLessThanOrEqual(MAX_OPEN_S * 1000 + 500);
-  expect(revertedAt).toBeGreaterThan(downAt);
-  expect(reverted.revert).toBeNull();
-  expect(lab.switchState(platform).reverts).toBe(1);
-  expect(lab.replication().connection).not.toBe('connected');
+  // 3. Each switch closes its gap by itself; Temporal is still down.
+  await Promise.all(
+    all.map(async (v) => {
+      v.reverted = await waitFor(async () => {
+        const s = await v.view();
+        return portsShut(v, s) ? s : undefined;
+      }, (MAX_OPEN_S + 5) * 1000, `${v.platform}: switch reverts by itself`);
+      v.revertedAt = Date.now();
+    }),
+  );
 
   // 4. Down for longer than maxOpen in all; then the server comes back (same database) and a worker runs.
   await sleep(Math.max(0, downAt + (MAX_OPEN_S + 2) * 1000 - Date.now()));
   const s2 = await server();
+  upAgainAt = Date.now();
   const native2 = await NativeConnection.connect({ address: s2.address });
-  const workerB = await createWorker({ connection: native2, config: t.config, taskQueue: tq, workflowBundle: bundle });
+  const workerB = await createWorker({ connection: native2, config, taskQueue: tq, workflowBundle: bundle });
   const conn2 = await Connection.connect({ address: s2.address });
-  const outcome = await workerB.runUntil(async () => {
-    const h = new Client({ connection: conn2 }).workflow.getHandle(handle.workflowId);
-    return h.result().then(
-      (r: CycleResult) => ({ result: r, message: '' }),
-      (err: unknown) => {
-        expect(err).toBeInstanceOf(WorkflowFailedError);
-        const cause = (err as WorkflowFailedError).cause as any;
-        return { result: cause.details?.[0] as CycleResult, message: String(cause.message) };
-      },
-    );
-  });
+  const client2 = new Client({ connection: conn2 });
+  await workerB.runUntil(
+    Promise.all(
+      all.map(async (v) => {
+        v.outcome = await client2.workflow
+          .getHandle(ids.get(v.platform)!)
+          .result()
+          .then(
+            (result: CycleResult) => ({ result, message: '' }),
+            (err: unknown) => {
+              if (!(err instanceof WorkflowFailedError)) throw err;
+              const cause = err.cause as any;
+              return { result: cause.details?.[0] as CycleResult, message: String(cause.message) };
+            },
+          );
+      }),
+    ),
+  );
   if (workerA.getState() === 'RUNNING') workerA.shutdown();
   await runningA;
   await conn2.close();
   await native1.close().catch(() => undefined);
   await native2.close();
+});
 
-  // 5. The cycle ended with the gap closed: ports shut and verified, no timer left, replication off.
-  expect(outcome.result.gap).toBe('closed');
-  expect(outcome.message).toMatch(/maxOpen/);
-  const after = await view();
-  expect(portsShut(after)).toBe(true);
+afterAll(async () => {
+  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+  for (const v of vaults.values()) await v.t.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+run(CASES)('$platform: Temporal down longer than maxOpen, the switch reverts within maxOpen, the cycle ends closed when Temporal is back', async ({ platform, timer, shut }) => {
+  const v = vaults.get(platform)!;
+  const lab = v.t.lab;
+  // The switch held the platform's own timer, due within maxOpen of the opening.
+  expect(v.opened!.revert).not.toBeNull();
+  expect(v.opened!.revert!.label).toMatch(timer);
+  expect(Date.parse(v.opened!.revert!.deadline)).toBeLessThanOrEqual(v.openedAt! + MAX_OPEN_S * 1000);
+  // It fired with the server down, within maxOpen of the opening, and the link went with it.
+  expect(v.revertedAt! - v.openedAt!).toBeLessThanOrEqual(MAX_OPEN_S * 1000 + 500);
+  expect(v.revertedAt!).toBeGreaterThan(downAt);
+  expect(v.revertedAt!).toBeLessThan(upAgainAt);
+  expect(v.reverted!.revert).toBeNull();
+  expect(upAgainAt - downAt).toBeGreaterThan(MAX_OPEN_S * 1000);
+
+  // The cycle ended with the gap closed: ports shut and verified, no timer left, replication off.
+  expect(v.outcome!.result.gap).toBe('closed');
+  expect(v.outcome!.message).toMatch(/maxOpen/);
+  const after = await v.view();
+  expect(portsShut(v, after)).toBe(true);
   expect(after.revert).toBeNull();
   expect(lab.switchState(platform).reverts).toBe(1);
   expect(lab.replication().enabled).toBe(false);
   // The switch says so itself, to a stock OpenSSH client.
-  for (const p of sw.vaultPorts) {
+  const sw = lab.endpoints.switches.find((s) => s.platform === platform)!;
+  for (const p of v.vaultPorts) {
     const { stdout } = await promisify(execFile)(
       'ssh',
       ['-p', String(sw.port), '-i', lab.endpoints.clientKeyFile, '-o', `UserKnownHostsFile=${lab.endpoints.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `${sw.username}@${lab.endpoints.host}`, PLATFORMS[platform].ports.show(p)],
