@@ -382,6 +382,17 @@ function markdown(r: any): string {
       '',
       `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (${r.many.labsInOwnProcess ? 'the labs run in a process of their own' : 'the labs run in the same process'}).`,
     );
+    const cs = r.many.cycles as CycleFigures[];
+    const q = (f: (x: GapBreakdown) => number | undefined, p: number) => {
+      const xs = cs.map((x) => (x.gap ? f(x.gap) : undefined)).filter((x): x is number => x !== undefined);
+      return xs.length ? pct(xs, p).toFixed(0) : '–';
+    };
+    lines.push(
+      '',
+      `| all ${r.many.vaults} at once (ms) | ${IN_GAP.join(' | ')} | queued | workflow turns |`,
+      `|---|${IN_GAP.map(() => '---').join('|')}|---|---|`,
+      ...[50, 95].map((p) => `| p${p} | ${IN_GAP.map((a) => q((x) => x.activities[a], p)).join(' | ')} | ${q((x) => x.queuedMs, p)} | ${q((x) => x.workflowTurnsMs, p)} |`),
+    );
   }
   lines.push('', 'Reproduce: `npm run bench:cycle` (see the header of bench/cycle.ts for the knobs).', '');
   return lines.join('\n');
