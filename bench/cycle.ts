@@ -19,6 +19,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@t
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startLab, type LabEndpoints } from '../lab';
+import { labVaultConfig } from '../lab/vault-config';
 import { parseConfig } from '../config/load';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
@@ -58,36 +59,8 @@ interface CycleFigures {
   bytes: number;
 }
 
-function vaultConfig(id: string, e: LabEndpoints) {
-  const pin = { knownHostsFile: e.knownHostsFile };
-  return {
-    id,
-    switch: {
-      platform: e.switch.platform,
-      host: e.host,
-      port: e.switch.port,
-      username: e.switch.username,
-      password: { file: e.switch.passwordFile },
-      enableSecret: { file: e.switch.enableSecretFile },
-      hostKey: pin,
-      ports: e.switch.vaultPorts,
-    },
-    source: {
-      dd: { host: e.host, port: e.sourceDd.port, username: e.sourceDd.username, password: { file: e.sourceDd.passwordFile }, hostKey: pin, label: 'prod-dd' },
-      mtree: e.sourceDd.mtree,
-      mountPath: e.sourceDd.mountPath,
-    },
-    vault: {
-      dd: { host: e.host, port: e.vaultDd.port, username: e.vaultDd.username, password: { file: e.vaultDd.passwordFile }, hostKey: pin, label: 'vault-dd' },
-      replicaMtree: e.vaultDd.replicaMtree,
-      replicaMountPath: e.vaultDd.replicaMountPath,
-      copiesMtree: e.vaultDd.copiesMtree,
-      copiesMountPath: e.vaultDd.copiesMountPath,
-    },
-    replication: { contexts: [e.context.destination] },
-    policy: { retention: '5m', maxOpen: '30m', pollInterval: '1s', stall: '5m', linkUpTimeout: '30s' },
-  };
-}
+const BENCH_POLICY = { retention: '5m', maxOpen: '30m', pollInterval: '1s', stall: '5m', linkUpTimeout: '30s' };
+const vaultConfig = (id: string, e: LabEndpoints) => labVaultConfig(e, id, BENCH_POLICY);
 
 interface GapBreakdown {
   activities: Record<string, number>;

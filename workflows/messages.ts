@@ -8,17 +8,9 @@ import type { ApprovalPolicy } from '../config/schema';
 
 export const TASK_QUEUE = 'isolated-recovery';
 
-export type Phase =
-  | 'PREFLIGHT'
-  | 'OPEN'
-  | 'REPLICATE'
-  | 'CONVERGE'
-  | 'LOCK'
-  | 'VALIDATE'
-  | 'CLOSE'
-  | 'DECIDE'
-  | 'RECORD'
-  | 'DONE';
+/** The cycle's phases (status, IrPhase, the lab's faults aimed at a phase): one list, the type derives from it. */
+export const PHASES = ['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE', 'CLOSE', 'DECIDE', 'RECORD', 'DONE'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** closed: ports down and replication disabled; opening/open/closing while the cycle works the link. */
 export type GapState = 'closed' | 'opening' | 'open' | 'closing' | 'unknown';
