@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal as proto } from '@temporalio/proto';
@@ -14,7 +14,7 @@ import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, cycleWorkflowId, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
 jest.setTimeout(180_000);
@@ -90,7 +90,7 @@ function start(taskQueue: string, policy: Record<string, unknown> = {}, vaultId 
 
 describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {

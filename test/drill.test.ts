@@ -8,7 +8,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
 import { stringify } from 'yaml';
 import { runIrctl } from '../clients/irctl';
@@ -20,7 +20,7 @@ import { APP_ROWS } from '../lab/apps';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle, recoveryDrill } from '../workflows';
 import { abortDrillSignal, drillStatusQuery, drillWorkflowId, type DrillResult } from '../workflows/drill-messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
 jest.setTimeout(300_000);
@@ -145,7 +145,7 @@ async function runCycle(): Promise<string> {
 describeTemporal('recoveryDrill on the dev server against the lab', () => {
   beforeAll(async () => {
     temporal = await connectTemporal();
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     t = await startTestLab({ apps: true, bandwidthBytesPerSec: 256 * 1024 * 1024 });
     // mkdtemp makes the lab folder private; open it like the embedded .lab, so PostgreSQL (user postgres) starts
     // on the restored data directory itself, not on a scratch copy.

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Alert } from '../activities/deps';
 import type { Fault } from '../lab/faults';
 import { createWorker } from '../workers/worker';
@@ -20,7 +20,7 @@ import { isolatedRecoveryCycle } from '../workflows';
 import type { CycleResult } from '../workflows/messages';
 import { phaseFeed } from './helpers/phase-feed';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 
 jest.setTimeout(180_000);
 
@@ -87,7 +87,7 @@ describeTemporal('faults aimed at a phase of the cycle', () => {
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
   let t: TestLab | undefined;
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterEach(async () => {

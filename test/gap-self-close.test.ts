@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { PLATFORMS } from '../activities/drivers/switch/platforms';
@@ -34,7 +34,7 @@ import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import type { CycleResult } from '../workflows/messages';
 import { startTestLab, type TestLab } from './helpers/lab';
-import { temporalAddress } from './helpers/temporal';
+import { bundleWorkflows, temporalAddress } from './helpers/temporal';
 
 jest.setTimeout(240_000);
 // The four gaps open within a few seconds of each other and the server's graceful stop takes ~2 s: all of it must
@@ -115,7 +115,7 @@ beforeAll(async () => {
       ),
     ),
     server(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any }),
+    bundleWorkflows(),
   ]);
   CASES.forEach(({ platform }, i) => {
     const t = labs[i];

@@ -7,14 +7,14 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle, scrubCopies } from '../workflows';
 import type { CycleResult, ScrubOptions, ScrubResult } from '../workflows/messages';
 import { readCatalog } from '../activities/catalog';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, type TestLab } from './helpers/lab';
 
 // Its own vault id: other test files' cycles on the same dev server are history of `lab-vault`.
@@ -76,7 +76,7 @@ const filesOf = (r: CycleResult) =>
 describeTemporal('scrubbing, evidence chain and WORM probes on the dev server against the lab', () => {
   const saved = { ...process.env };
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
     t = await startTestLab({ seed: { files: 30, totalBytes: 3 * 1024 * 1024 } });
     t.config.vaults[0].id = VAULT;

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { stringify } from 'yaml';
@@ -16,7 +16,7 @@ import { ensureSentinels } from '../workers/sentinels';
 import { isolatedRecoveryCycle } from '../workflows';
 import { readGapIncidents } from '../activities/incidents';
 import { cycleWorkflowId, pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { curl, secret, withRest } from './helpers/rest';
 
@@ -79,7 +79,7 @@ async function irctl(tq: string, ...argv: string[]) {
 
 describeTemporal('gap sentinel, vault hold and error boundary against the lab', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {

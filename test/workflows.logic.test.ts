@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { gapSentinel, isolatedRecoveryCycle } from '../workflows';
 import {
   abortSignal,
@@ -21,7 +21,7 @@ import {
   type Incident,
   type Phase,
 } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 
 jest.setTimeout(120_000);
 
@@ -193,7 +193,7 @@ async function failed(h: WorkflowHandle): Promise<CycleResult> {
 
 describeTemporal('workflow logic with stub activities', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {
