@@ -13,6 +13,7 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError, resolveSecret } from '../config/load';
 import type { VaultConfig } from '../config/schema';
 import type { ActivityDeps } from './deps';
@@ -36,6 +37,27 @@ async function sleepBeating(ctx: Context, ms: number, details?: unknown): Promis
     await ctx.sleep(Math.min(1000, left));
   }
   ctx.heartbeat(details);
+}
+
+/**
+ * False once the cycle this activity works for has ended (terminated, timed out): a terminated cycle's activity
+ * lives on until a heartbeat tells it, and must not re-assert a hold the sentinel is releasing. True when it
+ * cannot tell (no client in a unit test, Temporal unreachable): keeping the hold is the safe side.
+ */
+async function cycleStillRunning(ctx: Context): Promise<boolean> {
+  let client: Context['client'];
+  try {
+    client = ctx.client;
+  } catch {
+    return true;
+  }
+  const run = ctx.info.workflowExecution;
+  if (!run) return true;
+  try {
+    return (await client.workflow.getHandle(run.workflowId, run.runId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    return !(err instanceof WorkflowNotFoundError);
+  }
 }
 
 function holdFile(deps: ActivityDeps, vaultId: string): string {
@@ -152,6 +174,10 @@ export function backupActivities(deps: ActivityDeps) {
           }
         };
         await waitIdle();
+        if (!rec && !(await cycleStillRunning(ctx))) {
+          // Terminated while waiting for the jobs to drain: a hold taken now would have nobody to release it.
+          throw new Error(`vault ${vaultId}: the cycle ${ctx.info.workflowExecution?.workflowId} has ended; no backup hold taken`);
+        }
         if (!rec) {
           rec = { software: b.software, items: [], waitedFor: [], waitedSeconds: 0, reasserted: [] };
           for (const item of holdItems(b)) rec.items.push({ ...item, held: await d.isEnabled(item) });
@@ -176,7 +202,7 @@ export function backupActivities(deps: ActivityDeps) {
         for (;;) {
           await sleepBeating(ctx, b.reassertInterval * 1000); // rejects when the cycle cancels this activity
           const rec = await readHold(file);
-          if (!rec) return;
+          if (!rec || !(await cycleStillRunning(ctx))) return;
           for (const item of rec.items) {
             if (!item.held || !(await d.isEnabled(item))) continue;
             await d.setEnabled(item, false);

@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
-import { recordGapIncident } from './incidents';
+import { gapIncidentSummary, recordGapIncident } from './incidents';
 import type { Holder, Incident } from '../workflows/messages';
 
 export function sentinelActivities(deps: ActivityDeps) {
@@ -37,10 +37,7 @@ export function sentinelActivities(deps: ActivityDeps) {
       await deps.alert({
         severity: 'critical',
         vaultId: incident.vaultId,
-        summary:
-          incident.kind === 'holder-ended-without-release'
-            ? `vault ${incident.vaultId}: ${incident.holder?.workflowId} ended ${incident.holder?.status} holding the vault; the sentinel closed the gap (${incident.found})`
-            : `vault ${incident.vaultId}: the gap was open with no operation holding the vault (${incident.found}); the sentinel closed it`,
+        summary: `vault ${incident.vaultId}: ${gapIncidentSummary(incident)}`,
         detail: path,
       });
       return { path };

@@ -16,7 +16,10 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { startLab, type Lab } from '../lab';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { startLab, type LabEndpoints } from '../lab';
+import { labVaultConfig } from '../lab/vault-config';
 import { parseConfig } from '../config/load';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
@@ -49,44 +52,78 @@ interface CycleFigures {
   overheadSeconds: number | null;
   phases: Record<string, number>;
   historyEvents: number;
+  /** Where the exposure window went, from the workflow history (ms): each in-gap activity's run time, the time
+   *  activities waited for a worker, and the workflow's own turns between them. */
+  gap: GapBreakdown;
   files: number;
   bytes: number;
 }
 
-function vaultConfig(id: string, lab: Lab) {
-  const e = lab.endpoints;
-  const pin = { knownHostsFile: e.knownHostsFile };
-  return {
-    id,
-    switch: {
-      platform: e.switch.platform,
-      host: e.host,
-      port: e.switch.port,
-      username: e.switch.username,
-      password: { file: e.switch.passwordFile },
-      enableSecret: { file: e.switch.enableSecretFile },
-      hostKey: pin,
-      ports: e.switch.vaultPorts,
-    },
-    source: {
-      dd: { host: e.host, port: e.sourceDd.port, username: e.sourceDd.username, password: { file: e.sourceDd.passwordFile }, hostKey: pin, label: 'prod-dd' },
-      mtree: e.sourceDd.mtree,
-      mountPath: e.sourceDd.mountPath,
-    },
-    vault: {
-      dd: { host: e.host, port: e.vaultDd.port, username: e.vaultDd.username, password: { file: e.vaultDd.passwordFile }, hostKey: pin, label: 'vault-dd' },
-      replicaMtree: e.vaultDd.replicaMtree,
-      replicaMountPath: e.vaultDd.replicaMountPath,
-      copiesMtree: e.vaultDd.copiesMtree,
-      copiesMountPath: e.vaultDd.copiesMountPath,
-    },
-    replication: { contexts: [e.context.destination] },
-    policy: { retention: '5m', maxOpen: '30m', pollInterval: '1s', stall: '5m', linkUpTimeout: '30s' },
-  };
+const BENCH_POLICY = { retention: '5m', maxOpen: '30m', pollInterval: '1s', stall: '5m', linkUpTimeout: '30s' };
+const vaultConfig = (id: string, e: LabEndpoints) => labVaultConfig(e, id, BENCH_POLICY);
+
+interface GapBreakdown {
+  activities: Record<string, number>;
+  queuedMs: number;
+  workflowTurnsMs: number;
+}
+
+const IN_GAP = ['openLink', 'snapshotAndSync', 'awaitSnapshot', 'hashTree', 'closeLink'];
+
+/**
+ * From the history: between the OPEN and the close's completion, how long each activity ran, how long activities
+ * waited to be picked up, and the rest (workflow tasks deciding what comes next). hashTree is the source side.
+ */
+function gapBreakdown(events: any[]): GapBreakdown {
+  const ms = (e: any) => Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6);
+  const sched = new Map<string, { name: string; at: number; started?: number }>();
+  const activities: Record<string, number> = {};
+  let queuedMs = 0;
+  let open: number | undefined;
+  let closed: number | undefined;
+  const busy: Array<[number, number]> = [];
+  for (const e of events) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a) {
+      const name = a.activityType?.name ?? '?';
+      sched.set(String(e.eventId), { name, at: ms(e) });
+      if (name === 'openLink' && open === undefined) open = ms(e);
+      continue;
+    }
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) {
+      const s = sched.get(String(st.scheduledEventId));
+      if (s && IN_GAP.includes(s.name) && open !== undefined && closed === undefined) {
+        s.started = ms(e);
+        queuedMs += s.started - s.at;
+      }
+      continue;
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const s = sched.get(String(done.scheduledEventId));
+      if (!s?.started || closed !== undefined) continue;
+      if (s.name === 'hashTree' && activities.hashTree !== undefined) continue; // the copy side runs after the close
+      activities[s.name] = ms(e) - s.started;
+      busy.push([s.at, ms(e)]);
+      if (s.name === 'closeLink') closed = ms(e);
+    }
+  }
+  // Time covered by no activity (scheduled → completed) is the workflow's own turns.
+  let covered = 0;
+  let end = -Infinity;
+  for (const [a, b] of busy.sort((x, y) => x[0] - y[0])) {
+    const from = Math.max(a, end);
+    if (b > from) covered += b - from;
+    end = Math.max(end, b);
+  }
+  const workflowTurnsMs = open !== undefined && closed !== undefined ? Math.max(0, closed - open - covered) : 0;
+  return { activities, queuedMs, workflowTurnsMs };
 }
 
 /** The split the cycle reports (new code), or one derived from its phases (code without the split). */
-function figuresOf(r: CycleResult, historyEvents: number): CycleFigures {
+function figuresOf(r: CycleResult, events: any[]): CycleFigures {
+  const historyEvents = events.length;
   const phases: Record<string, number> = {};
   for (const p of r.phases) phases[p.phase] = (phases[p.phase] ?? 0) + (p.seconds ?? 0);
   const split = (r.exposure as any).split as
@@ -115,6 +152,7 @@ function figuresOf(r: CycleResult, historyEvents: number): CycleFigures {
     overheadSeconds: overhead,
     phases,
     historyEvents,
+    gap: gapBreakdown(events),
     files: r.validation?.source.files ?? 0,
     bytes: r.validation?.source.bytes ?? 0,
   };
@@ -161,7 +199,7 @@ async function main(): Promise<void> {
     many: null as any,
   };
   let seq = 0;
-  const runCycles = async (labs: Lab[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
+  const runCycles = async (labs: LabEndpoints[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
     const config = parseConfig({ evidenceDir: evidence, vaults: labs.map((l, i) => vaultConfig(ids[i], l)) }, 'bench config', '/');
     const tq = `bench-${process.pid}-${seq++}`;
     const worker = await createWorker({ connection: native, config, taskQueue: tq, workflowBundle: bundle });
@@ -173,7 +211,7 @@ async function main(): Promise<void> {
           ids.map(async (id) => {
             const handle = await client.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `bench-${id}-${Date.now()}-${seq++}`, args: [id, policy] });
             const r = await handle.result().catch((e: any) => e?.cause?.details?.[0] ?? Promise.reject(e));
-            const events = (await handle.fetchHistory()).events?.length ?? 0;
+            const events = (await handle.fetchHistory()).events ?? [];
             return figuresOf(r as CycleResult, events);
           }),
         );
@@ -205,7 +243,7 @@ async function main(): Promise<void> {
           {
             const cycles: CycleFigures[] = [];
             for (let i = 0; i < (mib > 100 ? runsLarge : runs); i++) {
-              const { cycles: [c] } = await runCycles([lab], ['bench-vault'], join(dir, 'evidence'));
+              const { cycles: [c] } = await runCycles([lab.endpoints], ['bench-vault'], join(dir, 'evidence'));
               cycles.push(c);
               console.log(`${mib} MiB writer=${writer}: ${JSON.stringify(c)}`);
             }
@@ -221,22 +259,19 @@ async function main(): Promise<void> {
     }
     if (only.includes('many')) {
       const dir = join(root, 'many');
-      const labs: Lab[] = [];
+      // The labs run in a process of their own (bench/lab-fleet.ts), as real devices are other machines.
+      const fleet = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'lab-fleet.ts'), JSON.stringify({ dir, count: vaultsAtOnce, mib: 10, bandwidth })], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       try {
-        for (let i = 0; i < vaultsAtOnce; i++) {
-          labs.push(
-            await startLab({
-              dir: join(dir, `lab-${i}`),
-              ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 },
-              seed: { files: 60, totalBytes: 10 * MIB },
-              bandwidthBytesPerSec: bandwidth,
-              control: false,
-            }),
-          );
-        }
-        const ids = labs.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
+        const line = await new Promise<string>((res, rej) => {
+          createInterface({ input: fleet.stdout! }).once('line', res);
+          fleet.once('exit', (code) => rej(new Error(`lab fleet exited (${code}) before its labs listened`)));
+        });
+        const { endpoints } = JSON.parse(line) as { endpoints: LabEndpoints[] };
+        const ids = endpoints.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
         const t0 = Date.now();
-        const { cycles, peakRssMiB } = await runCycles(labs, ids, join(dir, 'evidence'));
+        const { cycles, peakRssMiB } = await runCycles(endpoints, ids, join(dir, 'evidence'));
         const overheads = cycles.map((c) => c.overheadSeconds ?? NaN);
         report.many = {
           vaults: vaultsAtOnce,
@@ -247,11 +282,13 @@ async function main(): Promise<void> {
           p95OverheadSeconds: pct(overheads, 95),
           p95ExposureSeconds: pct(cycles.map((c) => c.exposureSeconds), 95),
           workerPeakRssMiB: +peakRssMiB.toFixed(0),
+          labsInOwnProcess: true,
           cycles,
         };
         console.log(`many: ${JSON.stringify({ ...report.many, cycles: undefined })}`);
       } finally {
-        for (const l of labs) await l.close();
+        fleet.stdin!.end();
+        await new Promise((r) => (fleet.exitCode !== null ? r(null) : fleet.once('exit', r)));
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -291,12 +328,43 @@ function markdown(r: any): string {
       `| ${s.sizeMiB} MiB (${c[0]?.files} files) | ${w} | ${c[0]?.order} | ${[...new Set(c.map((x) => x.outcome))].join(', ')} | ${f2(m('exposureSeconds'))} | ${f2(m('replicationSeconds'))} | ${f2(m('sourceHashSeconds'))} | ${f2(m('linkUpSeconds'))} | ${f2(m('overheadSeconds'))} | ${[...new Set(c.map((x) => x.historyEvents))].join(', ')} |`,
     );
   }
+  lines.push(
+    '',
+    '## Where the exposure window goes (milliseconds, median; from the workflow history)',
+    '',
+    'Each in-gap activity from its start to its completion; "queued" is activities waiting for a worker, "workflow turns" the',
+    'time no activity covered (the workflow deciding the next step). openLink includes the lab\'s 300 ms link-up delay;',
+    'awaitSnapshot and hashTree (source) run side by side.',
+    '',
+    `| data set | production writes | ${IN_GAP.join(' | ')} | queued | workflow turns |`,
+    `|---|---|${IN_GAP.map(() => '---').join('|')}|---|---|`,
+  );
+  for (const s of r.single) {
+    const c = s.cycles as CycleFigures[];
+    const w = s.writer === null ? 'off' : typeof s.writer === 'string' ? s.writer : `${(s.writer.bytesPerSec / MIB).toFixed(0)} MiB/s`;
+    const g = (f: (x: GapBreakdown) => number | undefined) => {
+      const xs = c.map((x) => (x.gap ? f(x.gap) : undefined)).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs).toFixed(0) : '–';
+    };
+    lines.push(`| ${s.sizeMiB} MiB | ${w} | ${IN_GAP.map((a) => g((x) => x.activities[a])).join(' | ')} | ${g((x) => x.queuedMs)} | ${g((x) => x.workflowTurnsMs)} |`);
+  }
   if (r.many) {
     lines.push(
       '',
       `## ${r.many.vaults} lab vaults at once on one worker (10 MiB each)`,
       '',
-      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (the labs run in the same process).`,
+      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (${r.many.labsInOwnProcess ? 'the labs run in a process of their own' : 'the labs run in the same process'}).`,
+    );
+    const cs = r.many.cycles as CycleFigures[];
+    const q = (f: (x: GapBreakdown) => number | undefined, p: number) => {
+      const xs = cs.map((x) => (x.gap ? f(x.gap) : undefined)).filter((x): x is number => x !== undefined);
+      return xs.length ? pct(xs, p).toFixed(0) : '–';
+    };
+    lines.push(
+      '',
+      `| all ${r.many.vaults} at once (ms) | ${IN_GAP.join(' | ')} | queued | workflow turns |`,
+      `|---|${IN_GAP.map(() => '---').join('|')}|---|---|`,
+      ...[50, 95].map((p) => `| p${p} | ${IN_GAP.map((a) => q((x) => x.activities[a], p)).join(' | ')} | ${q((x) => x.queuedMs, p)} | ${q((x) => x.workflowTurnsMs, p)} |`),
     );
   }
   lines.push('', 'Reproduce: `npm run bench:cycle` (see the header of bench/cycle.ts for the knobs).', '');

@@ -15,6 +15,7 @@ import { ensureTemporalCli } from './temporal-cli';
 import { startDevServer, type DevServer } from './devserver';
 import { ensureSearchAttributes } from './search-attributes';
 import { startLab, type Lab } from '../lab';
+import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
@@ -96,6 +97,8 @@ async function main(): Promise<number> {
       rmSync(resolve('.lab'), { recursive: true, force: true });
       rmSync(resolve('.evidence'), { recursive: true, force: true });
     }
+    // A config may pin the lab appliances' certificates by file (tls.fingerprint: { file }): make them first.
+    ensureRestCerts(resolve('.lab'));
     // The config decides which lab device is the gap: a switch flavour, or the vault DD's replication interface.
     const config = loadConfig(CONFIG);
     const vaultConfig = config.vaults.find((v) => v.id === VAULT) ?? config.vaults[0];

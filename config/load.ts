@@ -16,9 +16,38 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
+/**
+ * A certificate pin may live in a file, the way an SSH host key lives in known_hosts: `tls.fingerprint: { file }`
+ * holds one line `SHA256:AB:…` (openssl x509 -noout -fingerprint -sha256). Read here, before the schema checks the
+ * value, so everything past this point sees the pinned fingerprint itself.
+ */
+function pinsFromFiles(raw: unknown, source: string, baseDir: string): unknown {
+  const vaults = (raw as { vaults?: unknown } | null)?.vaults;
+  if (!Array.isArray(vaults)) return raw;
+  const copy = structuredClone(raw) as { vaults: Array<Record<string, any>> };
+  copy.vaults.forEach((v, i) => {
+    const places: Array<[string, Record<string, any> | undefined]> = [
+      [`vaults[${i}].source.dd.rest`, v?.source?.dd?.rest],
+      [`vaults[${i}].vault.dd.rest`, v?.vault?.dd?.rest],
+      [`vaults[${i}].backup`, v?.backup],
+    ];
+    for (const [field, h] of places) {
+      const pin = h?.tls?.fingerprint;
+      if (!pin || typeof pin !== 'object' || typeof pin.file !== 'string') continue;
+      const file = isAbsolute(pin.file) ? pin.file : resolve(baseDir, pin.file);
+      try {
+        h!.tls.fingerprint = readFileSync(file, 'utf8').trim().split('\n')[0].replace(/^sha256 Fingerprint=/i, 'SHA256:');
+      } catch (err) {
+        throw new ConfigError(`${source} is not a valid vault configuration:\n  ${field}.tls.fingerprint.file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); write the appliance certificate's fingerprint there (openssl x509 -noout -fingerprint -sha256 -in cert.pem) or give it inline`);
+      }
+    }
+  });
+  return copy;
+}
+
 /** Parses a config object; relative paths are taken relative to `baseDir` (the config file's folder). */
 export function parseConfig(raw: unknown, source: string, baseDir: string): Config {
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(pinsFromFiles(raw, source, baseDir));
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path) || '(top level)'}: ${i.message}`);
     throw new ConfigError(`${source} is not a valid vault configuration:\n${lines.join('\n')}`);

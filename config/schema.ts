@@ -48,7 +48,10 @@ export const switchSchema = z.strictObject({
   saveConfig: z.boolean().default(false),
 });
 
-/** An appliance's self-signed HTTPS certificate, pinned: its SHA-256 fingerprint and the PEM it matches. */
+/**
+ * An appliance's self-signed HTTPS certificate, pinned: its SHA-256 fingerprint (inline, or `{ file }` holding it,
+ * read by config/load.ts) and the PEM it matches.
+ */
 export const tlsPin = z.strictObject({
   fingerprint: z.string().regex(/^SHA256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'a certificate fingerprint like SHA256:AB:CD:… (openssl x509 -noout -fingerprint -sha256 -in cert.pem)'),
   caFile: z.string().min(1),

@@ -6,12 +6,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { PHASES, type Phase } from '../workflows/messages';
 import { FAULT_DEVICES, FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
 
 export interface ControlTarget {
   state(): unknown;
   addFault(f: Fault): void;
   clearFaults(): void;
+  /** The cycle's phase, told by whoever follows the cycle (faults aimed with `cyclePhase`). */
+  setCyclePhase(phase: Phase | null): void;
   setPort(name: string, admin: 'up' | 'down'): void;
   /** The vault DD's replication interface, by hand (a gap opened outside any cycle). */
   setDdInterface(admin: 'up' | 'down'): void;
@@ -30,8 +33,10 @@ const FaultBody = z.object({
   kind: z.enum(FAULT_KINDS).optional(),
   afterCommands: z.number().int().nonnegative().optional(),
   phase: z.enum(LAB_PHASES).optional(),
+  cyclePhase: z.enum(PHASES).optional(),
   ms: z.number().int().positive().optional(),
 });
+const CyclePhaseBody = z.strictObject({ phase: z.enum(PHASES).nullable() });
 const RansomBody = z.object({ count: z.number().int().nonnegative() });
 const TamperBody = z.strictObject({ on: z.boolean() });
 
@@ -67,12 +72,22 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
   const p = url.pathname;
   if (req.method === 'GET' && (p === '/state' || p === '/')) return t.state();
   if (req.method === 'POST' && p === '/faults') {
-    t.addFault(parse(FaultBody, await body(req)));
+    const f = parse(FaultBody, await body(req));
+    try {
+      t.addFault(f);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message); // a fault that cannot be aimed as asked
+    }
     return { ok: true };
   }
   if (req.method === 'DELETE' && p === '/faults') {
     t.clearFaults();
     return { ok: true };
+  }
+  if (req.method === 'POST' && p === '/cycle/phase') {
+    const { phase } = parse(CyclePhaseBody, await body(req));
+    t.setCyclePhase(phase);
+    return { cyclePhase: phase };
   }
   // Port names contain slashes: /ports/Gi1/0/1/up and /ports/Gi1%2F0%2F1/up both work.
   const port = /^\/ports\/(.+)\/(up|down)$/.exec(p);

@@ -3,7 +3,7 @@
  * `net disable <if>` / `net enable <if>` on the replication interface — the way Dell's vault software
  * (Cyber Recovery) cuts its gap on the vault DD instead of a switch port. Imitates DD OS `net` commands
  * (DD OS Command Reference, "net"); the table's exact columns are [S] (secondary sources), and the reply
- * texts of `net disable|enable` are [U]: a real DD must be checked (README "Supported devices").
+ * texts of `net disable|enable` are [U]: a real DD must be checked (README "Supported families").
  * The management interface cannot be disabled from the lab (a real DD would cut the session doing it).
  */
 import type { LabState } from './state';

@@ -13,6 +13,7 @@ import type { PlatformName } from './cli/engine';
 import { DD_INTERFACES, DdNet } from './dd-net';
 import { createSwitch, SWITCH_PLATFORMS, type LabSwitch } from './switches';
 import type { PendingRevert } from './cli/revert';
+import type { Phase } from '../workflows/messages';
 import { ransomware } from './ransomware';
 import { seedApplications } from './apps';
 import { startRecoveryHost, type RecoveryHostEndpoint } from './recovery-host-server';
@@ -119,6 +120,8 @@ export interface Lab {
   setPort(name: string, admin: 'up' | 'down'): void;
   addFault(f: Fault): void;
   clearFaults(): void;
+  /** The cycle's phase as told to the lab (faults aimed with `cyclePhase`); null: none. */
+  setCyclePhase(phase: Phase | null): void;
   replication(): { enabled: boolean; connection: string; bytesRemaining: number; filesRemaining: number; syncedAsOf: Date | null };
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
@@ -206,6 +209,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     state,
     linkUp: () => vaultNet.replicationUp() && switches.some((w) => w.ports.vaultPortsUp()),
     bandwidthBytesPerSec: opts.bandwidthBytesPerSec ?? 64 * MIB,
+    stalledBy: () => faults.stalled(),
     destination: context.destination,
     log,
   });
@@ -337,6 +341,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       }),
       addFault: (f) => faults.add(f),
       clearFaults: () => faults.clear(),
+      setCyclePhase: (phase) => {
+        if (faults.cyclePhase !== phase) log(`cycle phase: ${phase ?? 'none'} (told to the lab)`);
+        faults.cyclePhase = phase;
+      },
       replication: () => {
         const s = engine.status();
         return { enabled: s.enabled, connection: s.connection, bytesRemaining: s.bytesRemaining, filesRemaining: s.filesRemaining, syncedAsOf: s.syncedAsOf };
@@ -377,6 +385,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
             ports: lab.portStates(),
             vaultPortsDown: allSwitchesDown(),
             phase: faults.phase(),
+            cyclePhase: faults.cyclePhase,
             switches: switches.map((w) => ({ platform: w.platform, hostname: w.hostname, ports: w.ports.states(), revert: w.timer.pending })),
             ddInterfaces: { 'vault-dd': Object.fromEntries(vaultNet.interfaces.map((i) => [i.name, vaultNet.admin(i.name)])) },
             connections: lab.connections(),
@@ -387,6 +396,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           }),
           addFault: lab.addFault,
           clearFaults: lab.clearFaults,
+          setCyclePhase: lab.setCyclePhase,
           setPort: lab.setPort,
           setDdInterface: lab.setDdInterface,
           ransomware: lab.ransomware,

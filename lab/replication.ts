@@ -111,6 +111,8 @@ export class ReplicationEngine {
       state: LabState;
       linkUp: () => boolean;
       bandwidthBytesPerSec: number;
+      /** A stall fault aimed at now (lab/faults.ts): as `stalled`, from the fault list. */
+      stalledBy?: () => boolean;
       destination: string;
       log: (line: string) => void;
       snapshots?: { source: MtreeSnapshots; replica: MtreeSnapshots };
@@ -300,7 +302,7 @@ export class ReplicationEngine {
       // Rescan now and then: the source keeps changing while the context runs (continuous replication).
       if (now - this.scannedAt >= RESCAN_MS) await this.scan();
       // Cap the credit so a stalled loop cannot burst far above the configured bandwidth.
-      const rate = this.stalled ? 0 : this.o.bandwidthBytesPerSec;
+      const rate = this.stalled || this.o.stalledBy?.() ? 0 : this.o.bandwidthBytesPerSec;
       this.budget = Math.min(this.budget + (rate * dt) / 1000, rate * 0.2);
       while (this.work.length > 0 && this.budget > 0) {
         if (!this.active()) {

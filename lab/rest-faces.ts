@@ -70,9 +70,17 @@ function ensureSecret(file: string): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
 
+/**
+ * The REST faces' self-signed certificates (and their pins, `tls/<name>.sha256`), made once per lab folder. The
+ * demo makes them before it reads a config that pins them.
+ */
+export function ensureRestCerts(dir: string) {
+  return { dd: ensureCert(dir, 'vault-dd-rest', 'vault-dd.lab'), bareos: ensureCert(dir, 'bareos', 'bareos-dir.lab'), nw: ensureCert(dir, 'networker', 'nw-server.lab') };
+}
+
 export async function startRestFaces(o: RestFacesOptions): Promise<RestFaces> {
   const want = { ...DEFAULT_REST_PORTS, ...o.ports };
-  const certs = { dd: ensureCert(o.dir, 'vault-dd-rest', 'vault-dd.lab'), bareos: ensureCert(o.dir, 'bareos', 'bareos-dir.lab'), nw: ensureCert(o.dir, 'networker', 'nw-server.lab') };
+  const certs = ensureRestCerts(o.dir);
   const files = { bareos: path.join(o.dir, 'secrets', 'bareos-password'), networker: path.join(o.dir, 'secrets', 'networker-password') };
   const pw = { bareos: ensureSecret(files.bareos), networker: ensureSecret(files.networker) };
   const bareosJobs = o.bareosJobs ?? [

@@ -30,5 +30,8 @@ export function ensureCert(dir: string, name: string, commonName: string): LabCe
     fs.chmodSync(keyFile, 0o600);
   }
   const cert = fs.readFileSync(certFile);
-  return { key: fs.readFileSync(keyFile), cert, certFile, fingerprint: `SHA256:${new X509Certificate(cert).fingerprint256}` };
+  const fingerprint = `SHA256:${new X509Certificate(cert).fingerprint256}`;
+  // The pin beside the certificate, for configs that read it from a file (`tls.fingerprint: { file }`).
+  fs.writeFileSync(path.join(dir, 'tls', `${name}.sha256`), `${fingerprint}\n`);
+  return { key: fs.readFileSync(keyFile), cert, certFile, fingerprint };
 }

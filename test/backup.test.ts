@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { startLab, type Lab } from '../lab';
 import { parseConfig } from '../config/load';
@@ -213,6 +214,33 @@ test('a hold left behind (the cycle was terminated) is released by releaseBackup
   const released = await releaseBackupHold(deps(config('networker')), 'v1');
   expect(released?.items).toEqual([{ kind: 'workflow', name: 'Gold/prod-fs', held: true }]);
   expect(sim('networker').isTriggerEnabled('Gold/prod-fs')).toBe(true);
+});
+
+test('a terminated cycle: its still-running keeper does not re-assert a hold being released, and a hold it had not taken yet is not taken', async () => {
+  // What Temporal answers for the cycle's run (the only stand-in here: the keeper asks describe() before re-asserting).
+  let state = 'RUNNING';
+  const client = { withAbortSignal: <T>(_s: AbortSignal, fn: () => Promise<T>) => fn(), workflow: { getHandle: () => ({ describe: async () => ({ status: { name: state } }) }) } } as unknown as Client;
+  const inCycle = () => new MockActivityEnvironment({}, { client });
+  const c = config('bareos');
+  const acts = backupActivities(deps(c));
+  await act(acts.backupHold, inCycle());
+  expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(false);
+  const alertsBefore = alerts.length;
+  const keeper = inCycle();
+  const kept = act(acts.backupKeepHold, keeper);
+  state = 'TERMINATED';
+  // The sentinel's release switches the jobs on; a keeper that re-asserted now would switch them off again.
+  await control('/backup/bareos/reload'); // and a Director reload meanwhile: also not re-asserted
+  await expect(kept).resolves.toBeUndefined(); // the keeper ends by itself within one reassertInterval
+  expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true);
+  expect(alerts.slice(alertsBefore)).toEqual([]);
+  await releaseBackupHold(deps(c), 'v1');
+  expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true);
+  // Terminated while waiting for the jobs to drain: no hold is taken afterwards (nobody would release it).
+  const err = await act(acts.backupHold, inCycle()).catch((e: unknown) => e);
+  expect((err as Error).message).toMatch(/the cycle test has ended; no backup hold taken/);
+  expect(sim('bareos').isJobEnabled('backup-prod-fs')).toBe(true);
+  expect(existsSync(join(dir, 'evidence', 'v1', 'backup-hold.json'))).toBe(false);
 });
 
 test('a recorded hold that does not match the configuration stops the next cycle in PREFLIGHT, naming the file', async () => {

@@ -1,5 +1,7 @@
 /** Config fields of the DD REST API and the backup software: relative paths resolved, wrong fields named with the fix. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, parseConfig } from '../config/load';
 
@@ -48,4 +50,29 @@ test('wrong REST and backup fields are named with the fix', () => {
   const ok = base();
   ok.vaults[0].backup = { software: 'networker', url: 'https://nw:9090', tls: { fingerprint: FP, caFile: 'n.crt' }, username: 'ir', password: { env: 'NW_PW' }, protects: ['prod-fs'], hold: { jobs: ['x'] } };
   expect(errorOf(ok).message).toContain('vaults[0].backup.hold: NetWorker holds protection-policy workflows');
+});
+
+test('a certificate pin read from a file (tls.fingerprint: { file }), like known_hosts for SSH; a missing file is named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ir-pin-'));
+  // What `openssl x509 -noout -fingerprint -sha256` prints, and what the lab writes beside its certificates.
+  writeFileSync(join(dir, 'dd.sha256'), `sha256 Fingerprint=${FP.slice('SHA256:'.length)}\n`);
+  const raw = base();
+  raw.vaults[0].vault.dd.rest = { url: 'https://vault-dd:3009', tls: { fingerprint: { file: 'dd.sha256' }, caFile: 'dd.crt' } };
+  expect(parseConfig(raw, 'test.yaml', dir).vaults[0].vault.dd.rest!.tls.fingerprint).toBe(FP);
+
+  raw.vaults[0].backup = { software: 'bareos', url: 'https://bareos:8000', tls: { fingerprint: { file: 'missing.sha256' }, caFile: 'b.crt' }, username: 'ir', password: { file: 'pw' }, protects: ['p'], hold: { jobs: ['p'] } };
+  const err = (() => {
+    try {
+      parseConfig(raw, 'test.yaml', dir);
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected an error');
+  })();
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(err.message).toContain(`vaults[0].backup.tls.fingerprint.file: cannot read ${join(dir, 'missing.sha256')} (ENOENT)`);
+
+  // The committed lab example pins by file; on a lab folder without certificates it says which file is missing.
+  const lab = errorOf(parse(readFileSync('config/lab-rest-bareos.yaml', 'utf8')));
+  expect(lab.message).toContain('vaults[0].vault.dd.rest.tls.fingerprint.file: cannot read /etc/.lab/tls/vault-dd-rest.sha256');
 });

@@ -7,14 +7,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createWorker, realDeps } from '../workers/worker';
 import { vaultAccess } from '../activities/deps';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, statusQuery, type CycleResult, type Phase } from '../workflows/messages';
 import { parseSnapshotList } from '../activities/drivers/datadomain/snapshot-parse';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
 jest.setTimeout(240_000);
@@ -74,7 +74,7 @@ describeTemporal('cycles on MTree snapshots while production is written', () => 
   let portsDownAtFastcopy: boolean[] = [];
 
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@
  * (2) atime locks with NetWorker, aborted during CONVERGE — the hold is still released, after the gap closed.
  */
 import { readFileSync } from 'node:fs';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, statusQuery, type CycleResult, type Phase } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { waitFor, withRest } from './helpers/rest';
 
@@ -39,7 +39,7 @@ const control = (p: string, body: unknown = {}) => fetch(`${t!.lab.endpoints.con
 
 describeTemporal('the cycle with the DD REST lock method and backup-software coordination', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {

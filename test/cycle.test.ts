@@ -5,15 +5,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal as proto } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, cycleWorkflowId, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
 jest.setTimeout(180_000);
@@ -22,6 +23,25 @@ let bundle: WorkflowBundleWithSourceMap;
 let temporal: Awaited<ReturnType<typeof connectTemporal>>;
 let t: TestLab;
 let seq = 0;
+const MIB = 1024 * 1024;
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+interface HistoryShape {
+  total: number;
+  /** Events by type, workflow-task events left out: how many tasks a run takes depends on timing, not on the data. */
+  byType: Record<string, number>;
+}
+function shapeOf(history: History): HistoryShape {
+  const { EventType } = proto.api.enums.v1;
+  const byType: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    const type = EventType[e.eventType ?? 0];
+    if (!type.startsWith('EVENT_TYPE_WORKFLOW_TASK_')) byType[type] = (byType[type] ?? 0) + 1;
+  }
+  return { total: history.events?.length ?? 0, byType };
+}
+/** The clean test's cycle (60 files, 4 MiB over 8 MiB/s), compared in the bounded-history test. */
+let cleanRun: { result: CycleResult; shape: HistoryShape } | undefined;
 
 async function waitForPhase(handle: WorkflowHandle, phase: Phase, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -70,7 +90,7 @@ function start(taskQueue: string, policy: Record<string, unknown> = {}, vaultId 
 
 describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {
@@ -106,6 +126,7 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: bundle }, history, handle.workflowId);
       await recordHistory(handle, 'cycle-converge-validated');
+      cleanRun = { result: r, shape: shapeOf(history) };
       // No secret in history (inputs, results, heartbeats, failures): activities read them at run time.
       const recorded = historyText(history);
       expect(recorded).toContain('/data/col1/ir-copies/'); // payloads are decoded: the check can see activity results
@@ -135,6 +156,36 @@ describeTemporal('isolatedRecoveryCycle on the dev server against the lab', () =
     expect(report.outcome).toBe('validated');
     expect(report.exposure.seconds).toBe(result.exposure.seconds);
     expect(readFileSync(result.report!.markdownPath, 'utf8')).toContain('exposure window');
+  });
+
+  test('bounded history: a cycle takes fewer than 200 events, the same ones whatever the data size and the sync duration', async () => {
+    const tq = `bounded-${seq}`;
+    const runOne = async () => {
+      const w = await worker(tq);
+      return w.runUntil(async () => {
+        const handle = await start(tq);
+        const result = await handle.result();
+        return { result, shape: shapeOf(await handle.fetchHistory()) };
+      });
+    };
+    // The small cycle is the clean test's when it ran in this file (npm test stays fast), else one of its own.
+    const small = cleanRun ?? (await runOne());
+    await restartLab({ bandwidthBytesPerSec: 2 * MIB, seed: { files: 300, totalBytes: 20 * MIB } });
+    const large = await runOne();
+    expect(small.result.outcome).toBe('validated');
+    expect(large.result.outcome).toBe('validated');
+    const sync = (r: CycleResult) => r.exposure.split!.replicationSeconds;
+    // Really a different size and a much longer sync: heartbeats and polling add nothing to history.
+    expect(large.result.copy!.bytes).toBeGreaterThanOrEqual(4 * small.result.copy!.bytes);
+    expect(large.result.copy!.files).toBeGreaterThanOrEqual(4 * small.result.copy!.files);
+    expect(sync(large.result)).toBeGreaterThan(4 * sync(small.result));
+    expect(small.shape.total).toBeLessThan(200);
+    expect(large.shape.total).toBeLessThan(200);
+    expect(large.shape.byType).toEqual(small.shape.byType);
+    process.stdout.write(
+      `history: ${small.shape.total} events for ${small.result.copy!.files} files / ${(small.result.copy!.bytes / MIB).toFixed(1)} MiB (sync ${sync(small.result).toFixed(1)} s), ` +
+        `${large.shape.total} for ${large.result.copy!.files} files / ${(large.result.copy!.bytes / MIB).toFixed(1)} MiB (sync ${sync(large.result).toFixed(1)} s)\n`,
+    );
   });
 
   test('ransomware on production: the next copy is suspect, with the reasons, the paths and IrVerdict', async () => {

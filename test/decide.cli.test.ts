@@ -6,14 +6,14 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { isolatedRecoveryCycle } from '../workflows';
 import { cycleWorkflowId, type CycleResult } from '../workflows/messages';
-import { connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { outcomeOf, waitForDecide } from './helpers/decide';
 
@@ -45,7 +45,7 @@ async function irctlStatus(): Promise<CycleResult> {
 describeTemporal('the temporal CLI on live cycles', () => {
   const saved = { ...process.env };
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
     cli = await ensureTemporalCli();
     t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice', 'bob'] } });

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
@@ -24,7 +24,7 @@ import {
   type DecisionRequest,
 } from '../workflows/messages';
 import { readCatalog, isGoodCopy } from '../activities/catalog';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { outcomeOf, recordHistory, waitForDecide, waitForStatus } from './helpers/decide';
 
@@ -60,7 +60,7 @@ function firstCopyFile(result: CycleResult): string {
 
 describeTemporal('DECIDE: people approve or reject a copy, always with the gap closed', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {

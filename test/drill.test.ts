@@ -7,7 +7,8 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
 import { stringify } from 'yaml';
 import { runIrctl } from '../clients/irctl';
@@ -18,8 +19,8 @@ import { fileAlerter } from '../activities/notify';
 import { APP_ROWS } from '../lab/apps';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle, recoveryDrill } from '../workflows';
-import { abortDrillSignal, drillStatusQuery, type DrillResult } from '../workflows/drill-messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { abortDrillSignal, drillStatusQuery, drillWorkflowId, type DrillResult } from '../workflows/drill-messages';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 
 jest.setTimeout(300_000);
@@ -99,6 +100,16 @@ async function irctl(...argv: string[]): Promise<{ code: number; out: string; er
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
+/**
+ * The drill's history replays on the current code; IR_RECORD_HISTORIES=1 also keeps it as a golden fixture under a
+ * new name (test/replay.test.ts replays those on every run). irctl starts drills under the vault's fixed id.
+ */
+async function replayAndRecord(name: string, workflowId = drillWorkflowId(VAULT)): Promise<void> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId);
+  if (process.env.IR_RECORD_HISTORIES === '1') writeFileSync(resolve(__dirname, 'histories', `${name}.json`), historyToJSON(history));
+}
+
 const sandboxEntries = () => readdirSync(t.lab.endpoints.vaultDd.sandboxMountPath);
 
 /** A real XML parser (chromium's DOMParser) reads the JUnit file: suites, cases, failures, times. */
@@ -134,7 +145,7 @@ async function runCycle(): Promise<string> {
 describeTemporal('recoveryDrill on the dev server against the lab', () => {
   beforeAll(async () => {
     temporal = await connectTemporal();
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     t = await startTestLab({ apps: true, bandwidthBytesPerSec: 256 * 1024 * 1024 });
     // mkdtemp makes the lab folder private; open it like the embedded .lab, so PostgreSQL (user postgres) starts
     // on the restored data directory itself, not on a scratch copy.
@@ -167,6 +178,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`passed (copy ${cleanCopy})`);
+    await replayAndRecord('drill-passed');
     const suites = await parseJUnit(junit);
     expect(suites.map((s) => s.name)).toEqual(['crm', 'ledger', 'records', 'app-server'].map((n) => `${VAULT}.${n}`));
     for (const s of suites) {
@@ -204,6 +216,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     const r = await irctl('drill', 'run', VAULT, '--app', 'ledger', '--wait', '--junit', junit);
     expect(r.code).toBe(1);
     expect(r.out).toContain('recovery-failed');
+    await replayAndRecord('drill-restore-fault');
     const corrupted = t.lab.restoreFaults.corrupted.splice(0).map((f) => f.slice(f.indexOf('apps/ledger/')));
     expect(corrupted).toHaveLength(2);
     const [suite] = await parseJUnit(junit);
@@ -219,6 +232,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     const junit = join(t.dir, 'check.xml');
     const r = await irctl('drill', 'run', VAULT, '--app', 'app-server', '--wait', '--junit', junit);
     expect(r.code).toBe(1);
+    await replayAndRecord('drill-check-failed');
     const [suite] = await parseJUnit(junit);
     const failed = suite.cases.filter((c) => c.failure);
     expect(failed.map((c) => c.name)).toEqual(['check: rear layout unchanged']);
@@ -233,6 +247,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     expect(rto.code).toBe(6);
     const rtoResult = JSON.parse(rto.out) as DrillResult;
     expect(rtoResult.outcome).toBe('objectives-missed');
+    await replayAndRecord('drill-objectives-missed');
     expect(rtoResult.apps[0]).toMatchObject({ recovered: true, rtoMet: false, rpoMet: true });
     const rpo = await irctl('drill', 'run', VAULT, '--app', 'crm-tight-rpo', '--wait', '--json');
     expect(rpo.code).toBe(6);
@@ -253,6 +268,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
       return handle.result();
     });
     expect(result.outcome).toBe('aborted');
+    await replayAndRecord('drill-aborted', handle.workflowId);
     expect(result.sandbox?.cleanedAt).toBeDefined();
     expect(readFileSync(result.report!.markdown, 'utf8')).toContain('aborted by jest: test abort');
   });
@@ -265,6 +281,7 @@ describeTemporal('recoveryDrill on the dev server against the lab', () => {
     const refused = await irctl('drill', 'run', VAULT, '--copy', suspect, '--app', 'records', '--wait');
     expect(refused.code).toBe(1);
     expect(refused.err + refused.out).toMatch(new RegExp(`copy ${suspect} is suspect .* not approved`));
+    await replayAndRecord('drill-refused');
     const byDefault = await irctl('drill', 'run', VAULT, '--app', 'records', '--wait', '--json');
     expect((JSON.parse(byDefault.out) as DrillResult).copyId).toBe(cleanCopy);
     // A person approves the suspect copy at DECIDE (test/decide.test.ts runs that on the dev server): RECORD then

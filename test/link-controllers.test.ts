@@ -4,7 +4,7 @@
  * activities, gapIsOpen). One full cycle on the dev server with the DD interface as the gap.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -15,7 +15,7 @@ import { netInterfaceState, parseNetSettings } from '../activities/drivers/datad
 import { vaultAccess } from '../activities/deps';
 import { AuthenticationError, DeviceCommandError, DeviceTimeoutError } from '../activities/drivers/errors';
 import { readFileSync } from 'node:fs';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab, type VaultShape } from './helpers/lab';
 
 jest.setTimeout(180_000);
@@ -137,7 +137,7 @@ describeTemporal('a full cycle with the vault DD interface as the gap', () => {
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
   let t: TestLab;
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
     t = await startTestLab({ gap: 'dd-interface', bandwidthBytesPerSec: 8 * 1024 * 1024 }, {}, { link: 'dd-interface' });
   });

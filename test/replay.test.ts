@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflows } from './helpers/temporal';
 
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -13,7 +14,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 describe('recorded workflow histories replay on the current workflow code', () => {
   let bundle: WorkflowBundleWithSourceMap;
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
   });
 
   test('there are golden histories for the main paths', () => {
@@ -34,6 +35,23 @@ describe('recorded workflow histories replay on the current workflow code', () =
         'cycle-decide-aborted.json',
         'cycle-approve-before-open-timeout.json',
         'cycle-approve-before-open-approved.json',
+      ]),
+    );
+  });
+
+  test('and for the recovery drill, the scrub, and the sentinel releasing a backup hold', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'drill-passed.json',
+        'drill-restore-fault.json',
+        'drill-check-failed.json',
+        'drill-objectives-missed.json',
+        'drill-aborted.json',
+        'drill-refused.json',
+        'scrub-tampered-copy.json',
+        'scrub-clean.json',
+        'scrub-probe-failed.json',
+        'sentinel-terminated-holder-backup-release.json',
       ]),
     );
   });

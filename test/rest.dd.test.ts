@@ -4,6 +4,7 @@
  * governance revertible, compliance not), faults (5xx, 401, expired token, a hang past the timeout), a wrong
  * pin, and no connection left open afterwards. Also the DD CLI's everyday commands and the vault-full fault.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,3 +260,23 @@ test('DD CLI everyday commands, and a full vault refuses fastcopy with the DD wo
   expect(fc.stdout).toMatch(/^\*\*\*\* Operation failed: the file system is full/);
   await fetch(`${e.control}/vault-dd/full`, { method: 'POST', body: JSON.stringify({ full: false }) });
 });
+
+test('the driver logs in under the runtime the worker and demo use (tsx), not only under Jest', async () => {
+  // tsx honours tsconfig `paths`; a mapping of `got` to its .d.ts once made every REST call fail there.
+  const r = lab.endpoints.rest.vaultDdRest;
+  const code = `
+    const { openDataDomainRest } = require('./activities/drivers/datadomain/rest');
+    const { openHttps } = require('./activities/drivers/https');
+    const t = JSON.parse(process.env.T);
+    const dd = openDataDomainRest(openHttps, t);
+    dd.mtreeRetention(${JSON.stringify(COPIES)}).then(async (x) => { console.log(JSON.stringify(x)); await dd.close(); }, (e) => { console.error(e.message); process.exit(3); });`;
+  const t = { ...target(), password: secret(r.passwordFile) };
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+    execFile(process.execPath, [require.resolve('tsx/cli'), '-e', code], { env: { ...process.env, T: JSON.stringify(t) }, timeout: 60_000 }, (err, stdout, stderr) =>
+      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+  expect(out.stderr).not.toMatch(/is not defined|Error/);
+  expect(out.code).toBe(0);
+  expect(JSON.parse(out.stdout.trim().split('\n').pop()!)).toMatchObject({ mode: expect.stringMatching(/governance|compliance/) });
+}, 90_000);

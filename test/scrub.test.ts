@@ -7,14 +7,14 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle, scrubCopies } from '../workflows';
 import type { CycleResult, ScrubOptions, ScrubResult } from '../workflows/messages';
 import { readCatalog } from '../activities/catalog';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, type TestLab } from './helpers/lab';
 
 // Its own vault id: other test files' cycles on the same dev server are history of `lab-vault`.
@@ -76,7 +76,7 @@ const filesOf = (r: CycleResult) =>
 describeTemporal('scrubbing, evidence chain and WORM probes on the dev server against the lab', () => {
   const saved = { ...process.env };
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
     t = await startTestLab({ seed: { files: 30, totalBytes: 3 * 1024 * 1024 } });
     t.config.vaults[0].id = VAULT;
@@ -150,6 +150,7 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     }
     expect([...covered].sort()).toEqual(cycles.map((c) => c.copyId).sort());
     expect(Date.now() - started).toBeLessThan(120_000);
+    await recordHistory(lastScrubId, 'scrub-clean');
   });
 
   test('with the guard lifted: the scrub finds each change, the catalog marks the copy, the next report lists the incident', async () => {
@@ -240,6 +241,23 @@ describeTemporal('scrubbing, evidence chain and WORM probes on the dev server ag
     const incident = JSON.parse(readFileSync(join(t.config.evidenceDir, VAULT, 'incidents', `${r.probe!.incidentId}.json`), 'utf8'));
     expect(incident).toMatchObject({ kind: 'not-worm', severity: 'critical' });
     expect(incident.summary).toMatch(/not WORM/);
+  });
+
+  test('a probe the storage cannot answer does not fail the scrub: the copies are still re-read, the probe error is recorded', async () => {
+    // The vault DD refuses the probe's retention-lock question on every attempt (the scrub's re-read never asks it).
+    t.lab.addFault({ device: 'vault-dd', match: '^mtree retention-lock status', output: '**** Retention lock service is not responding.', exitCode: 1, times: 10 });
+    let r: ScrubResult;
+    try {
+      r = await scrub({ periodSeconds: 86400 * 365, intervalSeconds: 1 });
+    } finally {
+      t.lab.clearFaults();
+    }
+    expect(r.scrubbed.length).toBeGreaterThan(0);
+    expect(r.scrubbed.every((s) => s.ok)).toBe(true);
+    expect(r.probe).toMatchObject({ worm: false, attempts: [] });
+    expect(r.probe?.error).toContain('Retention lock service is not responding');
+    expect(existsSync(r.recordPath!)).toBe(true);
+    await recordHistory(lastScrubId, 'scrub-probe-failed');
   });
 
   test('scrub.schedule: irctl schedule apply puts the scrub on a Temporal schedule every scrub.interval', async () => {

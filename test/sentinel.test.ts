@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { existsSync, readdirSync } from 'node:fs';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { stringify } from 'yaml';
@@ -15,8 +16,9 @@ import { ensureSentinels } from '../workers/sentinels';
 import { isolatedRecoveryCycle } from '../workflows';
 import { readGapIncidents } from '../activities/incidents';
 import { cycleWorkflowId, pauseSentinelUpdate, sentinelStatusQuery, sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+import { curl, secret, withRest } from './helpers/rest';
 
 jest.setTimeout(240_000);
 
@@ -35,6 +37,17 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(100);
   }
+}
+
+const HOUR = 3600_000;
+
+/** What the lab's Bareos Director says over its own REST API (curl with its certificate), not what our code believes. */
+async function bareosEnabled(kind: 'jobs' | 'schedules', name: string): Promise<boolean> {
+  const b = t.lab.endpoints.rest.bareos;
+  const tok = await curl(b.certFile, 'POST', `${b.url}/token`, { form: { grant_type: 'password', username: b.username, password: secret(b.passwordFile) } });
+  const r = await curl(b.certFile, 'GET', `${b.url}/configuration/${kind}/${name}`, { headers: { authorization: `Bearer ${tok.body.access_token}` } });
+  if (r.status !== 200) throw new Error(`GET /configuration/${kind}/${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.enabled as boolean;
 }
 
 const phaseOf = async (h: WorkflowHandle): Promise<Phase | undefined> => ((await h.query(statusQuery)) as CycleStatus).phase;
@@ -66,7 +79,7 @@ async function irctl(tq: string, ...argv: string[]) {
 
 describeTemporal('gap sentinel, vault hold and error boundary against the lab', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {
@@ -187,6 +200,79 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       expect(paused.pause).toMatchObject({ reason: 'switch firmware upgrade', by: 'ops' });
       await waitFor('pause expired by itself', async () => !(await sentinel(tq).query(sentinelStatusQuery)).pause, 30_000);
       await recordHistory(sentinel(tq), 'sentinel-hand-opened');
+      await sentinel(tq).terminate('test done');
+    });
+  });
+
+  test('a cycle terminated while it holds the backup software: the sentinel closes the gap, then switches back on what the cycle held, and records both', async () => {
+    await lab({
+      bandwidthBytesPerSec: 8 * 1024 * 1024,
+      rest: {
+        bareosJobs: [
+          { name: 'backup-prod-fs', client: 'prod-fs-fd', trigger: 'NightlyProd', everyMs: HOUR, durationMs: 2000 },
+          { name: 'backup-prod-db', client: 'prod-db-fd', trigger: 'NightlyDb', everyMs: HOUR, durationMs: 2000 },
+        ],
+        networkerJobs: [],
+      },
+    });
+    const hold = { jobs: ['backup-prod-fs', 'backup-prod-db'], schedules: ['NightlyProd'] };
+    t.config = withRest(t.config, t.lab, { backup: 'bareos', backupOver: { hold } });
+    t.config.vaults[0].sentinel.period = PERIOD;
+    const b = t.lab.endpoints.rest.bareos;
+    const auth = async () => ({ authorization: `Bearer ${(await curl(b.certFile, 'POST', `${b.url}/token`, { form: { grant_type: 'password', username: b.username, password: secret(b.passwordFile) } })).body.access_token}` });
+    // An operator disabled one job before the cycle: the release must leave it off.
+    expect((await curl(b.certFile, 'PUT', `${b.url}/control/jobs/disable/backup-prod-db`, { headers: await auth() })).status).toBe(204);
+    const stall = (stalled: boolean) => fetch(`${t.lab.endpoints.control}/replication/stall`, { method: 'POST', body: JSON.stringify({ stalled }) });
+    expect((await stall(true)).status).toBe(200); // the cycle stays in CONVERGE, hold in place, until terminated
+    const tq = `term-backup-${seq}`;
+    const w = await worker(tq);
+    await w.runUntil(async () => {
+      const handle = await start(tq, cycleWorkflowId(VAULT));
+      await waitFor('CONVERGE', async () => (await phaseOf(handle)) === 'CONVERGE');
+      expect(gapClosed()).toBe(false);
+      expect(await bareosEnabled('jobs', 'backup-prod-fs')).toBe(false); // held by the cycle
+      expect(await bareosEnabled('schedules', 'NightlyProd')).toBe(false);
+      await handle.terminate('test: terminate with the backup hold in place');
+      const terminatedAt = Date.now();
+      // Nothing else runs to release it: the sentinel must, after closing the gap.
+      await waitFor('gap closed by the sentinel', () => gapClosed(), (PERIOD + 30) * 1000);
+      await waitFor('job and schedule switched back on', async () => (await bareosEnabled('jobs', 'backup-prod-fs')) && (await bareosEnabled('schedules', 'NightlyProd')), 60_000);
+      const seconds = (Date.now() - terminatedAt) / 1000;
+      expect(await bareosEnabled('jobs', 'backup-prod-db')).toBe(false); // the operator's disable stands
+      const [incident] = await waitFor('incident recorded', async () => {
+        const list = await readGapIncidents(t.config.evidenceDir, VAULT);
+        return list.length ? list : undefined;
+      });
+      expect(incident).toMatchObject({
+        vaultId: VAULT,
+        kind: 'holder-ended-without-release',
+        holder: { workflowId: handle.workflowId, status: 'TERMINATED' },
+        backupHold: { state: 'released', software: 'bareos', released: ['job backup-prod-fs', 'schedule NightlyProd'] },
+      });
+      expect(Date.parse(incident.backupHold!.at)).toBeGreaterThanOrEqual(Date.parse(incident.closedAt)); // the gap first
+      // The evidence store keeps what was released; no hold is recorded any more.
+      const dir = join(t.config.evidenceDir, VAULT);
+      expect(existsSync(join(dir, 'backup-hold.json'))).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.startsWith('backup-hold.released-'))).toHaveLength(1);
+      // The incident file is written before the sentinel's activity returns: then it frees the vault.
+      const s = await waitFor('the sentinel to free the vault', async () => {
+        const st = await sentinel(tq).query(sentinelStatusQuery);
+        return st.holder ? undefined : st;
+      });
+      expect(s.backupReleasePending).toBeUndefined();
+      expect(s.lastIncident?.backupHold?.state).toBe('released');
+      const said = await irctl(tq, 'cycle', 'status', VAULT);
+      expect(said.err).toMatch(/sentinel: released the backup hold left behind at .*: bareos job backup-prod-fs, schedule NightlyProd switched back on/);
+      process.stdout.write(`sentinel: gap closed and backup hold released ${seconds.toFixed(1)} s after the terminate (period ${PERIOD} s)\n`);
+      // The next cycle takes and releases its own hold as usual.
+      await stall(false);
+      const next = await (await start(tq)).result();
+      expect(next.outcome).toBe('validated');
+      expect(next.backup?.items.filter((i) => i.held).map((i) => `${i.kind} ${i.name}`)).toEqual(['job backup-prod-fs', 'schedule NightlyProd']);
+      expect(await bareosEnabled('jobs', 'backup-prod-fs')).toBe(true);
+      // The sentinel's history with the new command replays on the current code.
+      await Worker.runReplayHistory({ workflowBundle: bundle }, await sentinel(tq).fetchHistory(), sentinel(tq).workflowId);
+      await recordHistory(sentinel(tq), 'sentinel-terminated-holder-backup-release');
       await sentinel(tq).terminate('test done');
     });
   });

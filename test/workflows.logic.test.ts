@@ -1,11 +1,12 @@
 /**
  * The workflows' own logic on the dev server with stub activities (no lab, no devices): abort in every phase,
- * the maxOpen timer, the outcome table, the vault hold and the sentinel's decisions. Seconds per test.
+ * the maxOpen timer, the outcome table, DECIDE timeouts, the vault hold and the sentinel's decisions (including a
+ * backup hold left behind by a terminated cycle). Seconds per test.
  * The stubs are a model of the gap (open/closed) and record what was called; the workflows are the real ones.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { gapSentinel, isolatedRecoveryCycle } from '../workflows';
 import {
   abortSignal,
@@ -20,7 +21,7 @@ import {
   type Incident,
   type Phase,
 } from '../workflows/messages';
-import { connectTemporal, describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +38,21 @@ class World {
   blockIn?: string; // the activity that blocks (heartbeating) until cancelled
   onBusy: 'wait' | 'refuse' = 'wait';
   period = 1;
+  verdict: 'clean' | 'suspect' = 'clean';
+  /** Backup software: the cycle holds `job nightly`; releases fail (permanently) while releaseFailures > 0. */
+  backupSoftware = false;
+  backupHeld = false;
+  releaseFailures = 0;
 }
+
+const backupRecord = (w: World, releasedAt?: string) => ({
+  software: 'bareos' as const,
+  items: [{ kind: 'job' as const, name: 'nightly', held: true }],
+  heldAt: new Date().toISOString(),
+  waitedSeconds: 0,
+  waitedFor: [],
+  ...(releasedAt ? { releasedAt } : {}),
+});
 
 /** Heartbeats until cancelled (the real long activities do the same). */
 async function blockUntilCancelled(): Promise<never> {
@@ -81,7 +96,7 @@ function stubActivities(w: World) {
     lockCopy: step('lockCopy', () => ({ copyId: 'c', mtreePath: '/data/col1/ir-copies/c', files: 1, bytes: 1, lockedUntil: new Date().toISOString(), lockMode: 'governance' })),
     hashTree: step('hashTree', () => ({ side: 'source' as const, path: '/m', digest: 'sha256:0', root: '0', algorithm: 'sha256', files: 1, bytes: 1, seconds: 0 })),
     validateCopy: step('validateCopy', () => ({
-      verdict: 'clean' as const,
+      verdict: w.verdict,
       equal: true,
       counts: {},
       reasons: [],
@@ -100,9 +115,21 @@ function stubActivities(w: World) {
     snapshotAndSync: step('snapshotAndSync', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
     awaitSnapshot: step('awaitSnapshot', () => ({ replicatedAt: new Date().toISOString(), seconds: 0.1 })),
     expireSnapshots: step('expireSnapshots', () => ({ source: 'expired', replica: 'expired' })),
-    backupHold: step('backupHold', () => null),
+    backupHold: step('backupHold', () => {
+      if (!w.backupSoftware) return null;
+      w.backupHeld = true;
+      return backupRecord(w);
+    }),
     backupKeepHold: async () => undefined,
-    backupRelease: step('backupRelease', () => null),
+    backupRelease: step('backupRelease', () => {
+      if (w.releaseFailures > 0) {
+        w.releaseFailures--;
+        throw ApplicationFailure.nonRetryable('bareos 127.0.0.1:9: connect ECONNREFUSED', 'DeviceUnreachableError');
+      }
+      if (!w.backupHeld) return null;
+      w.backupHeld = false;
+      return backupRecord(w, new Date().toISOString());
+    }),
     probeImmutability: step('probeImmutability', () => ({ canary: '/data/col1/ir-copies/.ir-canary/c', attempts: [], worm: true })),
     requestVaultHold: async (vaultId: string, holder: Holder) => {
       w.calls.push('requestVaultHold');
@@ -166,7 +193,7 @@ async function failed(h: WorkflowHandle): Promise<CycleResult> {
 
 describeTemporal('workflow logic with stub activities', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
+    bundle = await bundleWorkflows();
     temporal = await connectTemporal();
   });
   afterAll(async () => {
@@ -217,6 +244,107 @@ describeTemporal('workflow logic with stub activities', () => {
     expect(w.calls.indexOf('recordReport')).toBeLessThan(w.calls.indexOf('releaseVaultHold'));
     expect(result.inheritedGap).toMatchObject({ found: 'ports up: Gi1/0/1' });
     expect(result.inheritedGap!.closedBy).toContain('close path');
+  });
+
+  // The approval rule as PREFLIGHT hands it to the workflow (config/schema.ts approvalSchema, durations in seconds).
+  const approval = (a: Record<string, unknown>) => ({
+    approval: { when: 'suspect', quorum: 1, timeout: 2, onTimeout: 'reject', beforeOpen: false, beforeOpenTimeout: 3600, ...a },
+  });
+
+  const decideTimeouts: Array<['clean' | 'suspect', 'suspect' | 'always', 'reject' | 'approve', string]> = [
+    ['suspect', 'suspect', 'reject', 'rejected'],
+    ['suspect', 'suspect', 'approve', 'approved'],
+    ['clean', 'always', 'reject', 'rejected'],
+    ['clean', 'always', 'approve', 'validated'],
+  ];
+  test.each(decideTimeouts)(
+    'DECIDE timeout: a %s copy (approval.when %s) nobody decides on ends as approval.onTimeout %s says: %s; asked with the gap closed',
+    async (verdict, when, onTimeout, outcome) => {
+      const w = new World();
+      w.verdict = verdict;
+      w.period = 3600;
+      const result = await withWorker(w, async (tq) => {
+        const h = await startCycle(tq, approval({ when, onTimeout, timeout: 2 }));
+        const asking = await until('DECIDE', async () => {
+          const s = await statusOf(h);
+          return s.phase === 'DECIDE' ? s : undefined;
+        });
+        // Invariant 4: the question is asked only once the close path verified the gap shut.
+        expect(asking.gap).toBe('closed');
+        expect(w.open).toBe(false);
+        expect(w.calls).toContain('closeLink');
+        expect(asking.decisions).toEqual([expect.objectContaining({ stage: 'after-validate', state: 'pending', timeoutSeconds: 2, onTimeout })]);
+        expect(w.calls).not.toContain('recordReport');
+        return h.result();
+      });
+      expect(result.outcome).toBe(outcome);
+      const [d] = result.decisions!;
+      expect(d).toMatchObject({ state: onTimeout === 'approve' ? 'approved' : 'rejected', timedOut: true, by: 'timeout' });
+      expect(d.reason).toBe(`no decision within 2s: ${onTimeout === 'approve' ? 'approved' : 'rejected'} by default (approval.onTimeout: ${onTimeout})`);
+      expect(Date.parse(d.decidedAt!) - Date.parse(d.askedAt)).toBeGreaterThanOrEqual(2000);
+      expect(w.calls.indexOf('recordReport')).toBeGreaterThan(w.calls.lastIndexOf('closeLink'));
+      expect(w.calls.at(-1)).toBe('releaseVaultHold');
+    },
+  );
+
+  test('DECIDE timeout before open: silence ends the cycle rejected, even with onTimeout approve; the gap and the backup software are never touched', async () => {
+    const w = new World();
+    w.period = 3600;
+    w.backupSoftware = true;
+    const result = await withWorker(w, async (tq) => {
+      const h = await startCycle(tq, approval({ beforeOpen: true, beforeOpenTimeout: 2, onTimeout: 'approve', timeout: 600 }));
+      const asking = await until('asking before open', async () => {
+        const s = await statusOf(h);
+        return s.decisions?.length ? s : undefined;
+      });
+      expect(asking.phase).toBe('PREFLIGHT');
+      expect(asking.gap).toBe('closed');
+      expect(asking.decisions![0]).toMatchObject({ stage: 'before-open', state: 'pending', timeoutSeconds: 2, onTimeout: 'reject' });
+      return h.result();
+    });
+    expect(result.outcome).toBe('rejected');
+    expect(result.decisions![0]).toMatchObject({ stage: 'before-open', state: 'rejected', timedOut: true, by: 'timeout' });
+    expect(result.decisions![0].reason).toBe('no decision within 2s: rejected by default (before open, a timeout never opens the gap)');
+    for (const never of ['backupHold', 'openLink', 'snapshotAndSync', 'enableReplication', 'closeLink', 'lockCopy']) expect(w.calls).not.toContain(never);
+    expect(w.open).toBe(false);
+    expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'RECORD']);
+    expect(w.calls.at(-1)).toBe('releaseVaultHold');
+  });
+
+  test('sentinel: a terminated holder left a backup hold: released after the gap is closed; a failed release is tried again next period', async () => {
+    const w = new World();
+    w.backupSoftware = true;
+    w.releaseFailures = 1; // the backup server refuses the first round
+    w.blockIn = 'awaitSnapshot';
+    await withWorker(w, async (tq) => {
+      // As the worker starts it (workers/sentinels.ts), with the vault's period: a terminate sends it no signal.
+      await temporal.client.workflow.start(gapSentinel, { taskQueue: tq, workflowId: sentinelWorkflowId('v1', tq), args: [{ vaultId: 'v1', periodSeconds: w.period }] });
+      const holder = await startCycle(tq, {}, `holder-${seq}`);
+      await until('holder converging', async () => (await statusOf(holder)).phase === 'CONVERGE');
+      expect(w.backupHeld).toBe(true);
+      expect(w.open).toBe(true);
+      const before = w.calls.length;
+      await holder.terminate('test: terminate with the backup hold in place');
+      await until('incident', async () => w.incidents.length === 1);
+      const [incident] = w.incidents;
+      expect(incident).toMatchObject({ kind: 'holder-ended-without-release', holder: { workflowId: holder.workflowId, status: 'TERMINATED' } });
+      expect(incident.backupHold).toMatchObject({ state: 'failed' });
+      expect(incident.backupHold!.error).toContain('ECONNREFUSED');
+      expect(w.open).toBe(false);
+      const sentinel = temporal.client.workflow.getHandle(sentinelWorkflowId('v1', tq));
+      const released = await until('released next period', async () => {
+        const st = await sentinel.query(sentinelStatusQuery);
+        return st.lastBackupRelease?.state === 'released' && !st.backupReleasePending && !st.holder ? st : undefined;
+      });
+      expect(released.lastBackupRelease).toMatchObject({ software: 'bareos', released: ['job nightly'] });
+      expect(w.backupHeld).toBe(false);
+      // The gap first, then the backup software: the sentinel's close precedes its first release attempt.
+      const after = w.calls.slice(before);
+      expect(after.indexOf('closeLink')).toBeGreaterThanOrEqual(0);
+      expect(after.indexOf('closeLink')).toBeLessThan(after.indexOf('backupRelease'));
+      expect(after.filter((c) => c === 'backupRelease')).toHaveLength(2);
+      expect(w.incidents).toHaveLength(1);
+    });
   });
 
   test('hold: a second cycle waits for the first (status names the holder) and never overlaps; refuse mode fails at once', async () => {

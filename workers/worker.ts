@@ -18,6 +18,8 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   deps?: Partial<ActivityDeps>;
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Worker interceptors (telemetry, or the tests' phase feed to the lab). */
+  interceptors?: WorkerOptions['interceptors'];
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -27,6 +29,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(realDeps(opts.config, opts.deps)),
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     // Cancellation reaches an activity only in answer to a heartbeat, and the SDK throttles heartbeats to
     // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.
     maxHeartbeatThrottleInterval: '1 second',

@@ -8,17 +8,9 @@ import type { ApprovalPolicy } from '../config/schema';
 
 export const TASK_QUEUE = 'isolated-recovery';
 
-export type Phase =
-  | 'PREFLIGHT'
-  | 'OPEN'
-  | 'REPLICATE'
-  | 'CONVERGE'
-  | 'LOCK'
-  | 'VALIDATE'
-  | 'CLOSE'
-  | 'DECIDE'
-  | 'RECORD'
-  | 'DONE';
+/** The cycle's phases (status, IrPhase, the lab's faults aimed at a phase): one list, the type derives from it. */
+export const PHASES = ['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE', 'CLOSE', 'DECIDE', 'RECORD', 'DONE'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** closed: ports down and replication disabled; opening/open/closing while the cycle works the link. */
 export type GapState = 'closed' | 'opening' | 'open' | 'closing' | 'unknown';
@@ -387,6 +379,21 @@ export interface Incident {
   closedAt: string;
   closedBy: string; // the sentinel's workflow id
   how: string;
+  /**
+   * holder-ended-without-release: the backup-software hold the holder left behind (activities/backup.ts), released
+   * by the sentinel after the gap was closed. none: no hold was recorded; failed: retried every period until released.
+   */
+  backupHold?: SentinelBackupRelease;
+}
+
+/** What the sentinel did with a backup hold an ended holder left behind. */
+export interface SentinelBackupRelease {
+  state: 'released' | 'none' | 'failed';
+  at: string;
+  software?: BackupRecord['software'];
+  /** What was switched back on, e.g. `job backup-prod-fs`. */
+  released?: string[];
+  error?: string;
 }
 
 export interface SentinelStatus {
@@ -399,6 +406,9 @@ export interface SentinelStatus {
   incidents: number;
   lastIncident?: Incident;
   periodSeconds: number;
+  /** A backup hold an ended holder left behind that could not be released yet: retried every period. */
+  backupReleasePending?: { since: string; holder: string; lastError: string };
+  lastBackupRelease?: SentinelBackupRelease;
 }
 
 export interface PauseRequest {

@@ -22,6 +22,12 @@ const { scrubCopy } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, initialInterval: '10s' },
 });
 
+function rootMessage(err: unknown): string {
+  let e: any = err;
+  while (e?.cause) e = e.cause;
+  return e?.message ?? String(err);
+}
+
 export async function scrubCopies(vaultId: string, opts: ScrubOptions = {}): Promise<ScrubResult> {
   const info = workflowInfo();
   const startedAt = new Date().toISOString();
@@ -30,11 +36,11 @@ export async function scrubCopies(vaultId: string, opts: ScrubOptions = {}): Pro
   const scrubbed: CopyScrub[] = [];
   // One copy at a time: the rate limit holds for the scrub as a whole.
   for (const target of plan.targets) scrubbed.push(await scrubCopy(vaultId, scrubId, target, plan.maxBytesPerSecond));
-  const probe: ProbeResult = await probeImmutability(vaultId, `scrub-${scrubId}`, `scrub ${scrubId}`).catch((err: Error) => ({
+  const probe: ProbeResult = await probeImmutability(vaultId, `scrub-${scrubId}`, `scrub ${scrubId}`).catch((err: unknown) => ({
     canary: '',
     attempts: [],
     worm: false,
-    error: err.message,
+    error: rootMessage(err), // the storage's words, not the wrapper's "Activity task failed"
   }));
   const bytes = scrubbed.reduce((n, s) => n + s.bytes, 0);
   const seconds = scrubbed.reduce((n, s) => n + s.seconds, 0);

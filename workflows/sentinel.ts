@@ -10,10 +10,12 @@
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -31,6 +33,7 @@ import {
   type HoldRequest,
   type Holder,
   type Incident,
+  type SentinelBackupRelease,
   type SentinelStatus,
 } from './messages';
 
@@ -48,6 +51,23 @@ const { closeLink } = proxyActivities<Activities>({
   heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+// A backup hold an ended holder left behind (its jobs or schedules switched off): released with the close path's
+// backoff, but a bounded number of attempts per round, so the gap watch never stalls behind a backup server that
+// is down; a release that still fails is tried again every period until it succeeds (status.backupReleasePending).
+const { backupRelease } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** patched() id of the backup release after a holder ended without releasing (issue 11 item 5). */
+export const SENTINEL_BACKUP_RELEASE_PATCH = 'sentinel-backup-release';
+
+function rootMessage(err: unknown): string {
+  let e: any = err;
+  while (e?.cause) e = e.cause;
+  return e?.message ?? String(err);
+}
 
 export interface SentinelInput {
   vaultId: string;
@@ -73,6 +93,8 @@ export async function gapSentinel(input: SentinelInput): Promise<never> {
     lastClosedAt: carried?.lastClosedAt,
     incidents: carried?.incidents ?? 0,
     lastIncident: carried?.lastIncident,
+    backupReleasePending: carried?.backupReleasePending,
+    lastBackupRelease: carried?.lastBackupRelease,
     periodSeconds: carried?.periodSeconds ?? input.periodSeconds ?? DEFAULT_PERIOD_SECONDS,
   };
   const queue: HoldRequest[] = [...(carried?.queue ?? [])];
@@ -174,17 +196,42 @@ export async function gapSentinel(input: SentinelInput): Promise<never> {
     return undefined;
   };
 
-  /** Closes the gap holding the vault itself, then records the incident. */
-  const closeAsSentinel = async (incident: Omit<Incident, 'closedAt' | 'closedBy' | 'how'>) => {
+  /**
+   * Releases the backup hold recorded for the vault (activities/backup.ts: only what the ended holder switched off
+   * is switched on again). Call it holding the vault: no operation may take a backup hold meanwhile.
+   */
+  const releaseBackupAsSentinel = async (holder: string): Promise<SentinelBackupRelease> => {
+    let r: SentinelBackupRelease;
+    try {
+      const rec = await CancellationScope.nonCancellable(() => backupRelease(vaultId));
+      r = rec
+        ? { state: 'released', at: rec.releasedAt ?? now(), software: rec.software, released: rec.items.filter((i) => i.held).map((i) => `${i.kind} ${i.name}`) }
+        : { state: 'none', at: now() };
+      if (rec) log.warn('released the backup hold an ended holder left behind', { vaultId, holder, released: r.released });
+      status.backupReleasePending = undefined;
+    } catch (err) {
+      r = { state: 'failed', at: now(), error: rootMessage(err) };
+      log.error('backup hold left behind not released: trying again next period', { vaultId, holder, error: r.error });
+      status.backupReleasePending = { since: status.backupReleasePending?.since ?? now(), holder, lastError: r.error! };
+    }
+    status.lastBackupRelease = r;
+    return r;
+  };
+
+  /** Closes the gap holding the vault itself (then, for an ended holder, releases its backup hold) and records the incident. */
+  const closeAsSentinel = async (incident: Omit<Incident, 'closedAt' | 'closedBy' | 'how'>, releaseBackup = false) => {
     status.holder = { ...me, since: now() };
     generation++;
     const closed = await closeLink(vaultId);
     status.lastClosedAt = closed.verifiedAt;
+    // The gap first, then the backup software: the jobs the ended holder held run again once the gap is shut.
+    const backupHold = releaseBackup ? await releaseBackupAsSentinel(incident.holder?.workflowId ?? 'unknown') : undefined;
     const full: Incident = {
       ...incident,
       closedAt: closed.verifiedAt,
       closedBy: me.workflowId,
       how: 'closeLink: replication disabled, every vault port shut and verified down',
+      ...(backupHold ? { backupHold } : {}),
     };
     status.incidents++;
     status.lastIncident = full;
@@ -203,14 +250,26 @@ export async function gapSentinel(input: SentinelInput): Promise<never> {
       if (state && state !== 'RUNNING' && same(status.holder, held)) {
         const check = (await checkGap(vaultId).catch(unanswered('gap check'))) ?? { detail: 'the devices did not answer' };
         log.warn('holder ended without releasing the vault: closing the gap', { vaultId, holder: held, state });
-        await closeAsSentinel({
-          vaultId,
-          kind: 'holder-ended-without-release',
-          found: check.detail,
-          openSinceAtLatest: held.since,
-          holder: { workflowId: held.workflowId, runId: held.runId, status: state },
-        });
+        await closeAsSentinel(
+          {
+            vaultId,
+            kind: 'holder-ended-without-release',
+            found: check.detail,
+            openSinceAtLatest: held.since,
+            holder: { workflowId: held.workflowId, runId: held.runId, status: state },
+          },
+          patched(SENTINEL_BACKUP_RELEASE_PATCH), // the holder may have left backup jobs switched off
+        );
       }
+    }
+
+    // A backup hold that could not be released before: again, holding the vault so no operation takes one meanwhile.
+    if (status.backupReleasePending && !status.holder) {
+      status.holder = { ...me, since: now() };
+      generation++;
+      await releaseBackupAsSentinel(status.backupReleasePending.holder);
+      status.holder = undefined;
+      generation++;
     }
 
     grantNext();

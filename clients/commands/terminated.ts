@@ -24,6 +24,11 @@ export async function endedWithoutStatus(client: Client, config: Config, vaultId
     if (s.lastCheck) lines.push(`sentinel: last check ${s.lastCheck.at}: ${s.lastCheck.detail}`);
     if (s.holder) lines.push(`sentinel: vault held by ${s.holder.workflowId} since ${s.holder.since}`);
     if (s.lastIncident) lines.push(`sentinel: last incident ${s.lastIncident.kind} closed ${s.lastIncident.closedAt} (${s.lastIncident.found})`);
+    const b = s.lastIncident?.backupHold;
+    if (b?.state === 'released') lines.push(`sentinel: released the backup hold left behind at ${b.at}: ${b.software} ${b.released?.join(', ')} switched back on`);
+    if (s.backupReleasePending) {
+      lines.push(`sentinel: a backup hold left behind is NOT released yet (since ${s.backupReleasePending.since}; ${s.backupReleasePending.lastError}); it tries again every period`);
+    }
   } catch (err) {
     lines.push(`sentinel: no answer (${(err as Error).message}); is a worker running?`);
   }

@@ -1,6 +1,6 @@
 /** Connections to the run's dev server; workflow tests are skipped (not failed) when it is absent. */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 export const temporalAddress = process.env.TEMPORAL_TEST_ADDRESS;
 export const describeTemporal = temporalAddress ? describe : describe.skip;
@@ -25,4 +25,10 @@ export async function connectTemporal(): Promise<{ client: Client; connection: C
       await connection.close();
     },
   };
+}
+
+/** The project's workflows bundled once per test file, without the bundler's chatter. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quiet as never });
 }

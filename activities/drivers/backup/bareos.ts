@@ -7,6 +7,7 @@
 import { DeviceCommandError } from '../errors';
 import type { HttpsResponse, OpenHttps } from '../https';
 import { httpError, refusedLogin } from '../rest-errors';
+import { tokenSession } from '../rest-session';
 import type { BackupDriver, BackupTarget, HoldItem } from './types';
 
 // Bareos terminal job states (CatalogTables): T ok, W ok with warnings, E/e/f errors, A cancelled.
@@ -15,36 +16,16 @@ const TERMINAL = new Set(['T', 'W', 'E', 'e', 'f', 'A']);
 export function openBareos(open: OpenHttps, target: BackupTarget): BackupDriver {
   const http = open(target);
   const label = target.device;
-  let token: string | undefined;
-  let requests = 0;
-  let logins = 0;
-
-  const login = async () => {
-    requests++;
+  const login = async (): Promise<string> => {
     const res = await http.request({ method: 'POST', path: 'token', form: { grant_type: 'password', username: target.username, password: target.password } });
     if (res.status === 401 || res.status === 403) throw refusedLogin(label, 'POST /token', res, target.credential);
     if (res.status !== 200) throw httpError(label, 'POST /token', res);
     const t = (res.body as { access_token?: string })?.access_token;
     if (!t) throw new DeviceCommandError(label, 'POST /token', res.text, `${label} accepted the login but returned no access_token`, true);
-    token = t;
-    logins++;
+    return t;
   };
-
-  const call = async (method: 'GET' | 'PUT', path: string, searchParams?: Record<string, string>): Promise<HttpsResponse> => {
-    if (!token) await login();
-    const send = () => {
-      requests++;
-      return http.request({ method, path, searchParams, headers: { authorization: `Bearer ${token}` } });
-    };
-    let res = await send();
-    if (res.status === 401) {
-      token = undefined;
-      await login();
-      res = await send();
-    }
-    if (res.status < 200 || res.status >= 300) throw httpError(label, `${method} /${path}`, res);
-    return res;
-  };
+  const session = tokenSession(http, label, login, (token) => ({ authorization: `Bearer ${token}` }));
+  const call = (method: 'GET' | 'PUT', path: string, searchParams?: Record<string, string>): Promise<HttpsResponse> => session.call({ method, path, searchParams });
 
   const resource = (item: HoldItem) => {
     if (item.kind === 'workflow') throw new Error(`${label}: Bareos has no workflows to hold (${item.name})`);
@@ -72,7 +53,7 @@ export function openBareos(open: OpenHttps, target: BackupTarget): BackupDriver 
     async setEnabled(item, enabled) {
       await call('PUT', `control/${resource(item)}/${enabled ? 'enable' : 'disable'}/${encodeURIComponent(item.name)}`);
     },
-    stats: () => ({ requests, logins }),
+    stats: () => session.stats(),
     async close() {
       http.close();
     },

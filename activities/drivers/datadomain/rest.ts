@@ -8,6 +8,7 @@
 import { DeviceCommandError } from '../errors';
 import type { HttpsResponse, HttpsSession, HttpsTarget, OpenHttps } from '../https';
 import { httpError, refusedLogin, type CredentialHint } from '../rest-errors';
+import { tokenSession } from '../rest-session';
 import type { RetentionLockStatus } from './parse';
 
 export interface DdRestTarget extends HttpsTarget {
@@ -46,38 +47,19 @@ const RL_MODE_V1: Record<number, string> = { 0: 'no-mode', 1: 'governance', 2: '
 export function openDataDomainRest(open: OpenHttps, target: DdRestTarget): DataDomainRest {
   const http: HttpsSession = open(target);
   const label = target.device;
-  let token: string | undefined;
-  let requests = 0;
-  let logins = 0;
-
-  const login = async () => {
+  const login = async (): Promise<string> => {
     const what = 'POST /rest/v1.0/auth';
-    requests++;
     const res = await http.request({ method: 'POST', path: 'rest/v1.0/auth', json: { username: target.username, password: target.password } });
     if (res.status === 401 || res.status === 403) throw refusedLogin(label, what, res, target.credential);
     if (res.status !== 201 && res.status !== 200) throw httpError(label, what, res);
     const t = res.headers['x-dd-auth-token'];
     if (typeof t !== 'string' || !t) throw new DeviceCommandError(label, what, res.text, `${label} accepted the login but sent no X-DD-AUTH-TOKEN header`, true);
-    token = t;
-    logins++;
+    return t;
   };
-
-  const call = async (method: 'GET' | 'PUT', path: string, opts: { json?: unknown; searchParams?: Record<string, string | number> } = {}): Promise<HttpsResponse> => {
-    if (!token) await login();
-    const send = () => {
-      requests++;
-      return http.request({ method, path, headers: { 'X-DD-AUTH-TOKEN': token! }, ...opts });
-    };
-    let res = await send();
-    if (res.status === 401) {
-      // The session expired or was dropped: one fresh login, then the call again.
-      token = undefined;
-      await login();
-      res = await send();
-    }
-    if (res.status < 200 || res.status >= 300) throw httpError(label, `${method} /${path}`, res);
-    return res;
-  };
+  // A 401 on a call: the DD session expired; one fresh login, then the call again (activities/drivers/rest-session.ts).
+  const session = tokenSession(http, label, login, (token) => ({ 'X-DD-AUTH-TOKEN': token }));
+  const call = (method: 'GET' | 'PUT', path: string, opts: { json?: unknown; searchParams?: Record<string, string | number> } = {}): Promise<HttpsResponse> =>
+    session.call({ method, path, ...opts });
 
   const mtreeId = (mtree: string) => encodeURIComponent(mtree);
 
@@ -147,13 +129,14 @@ export function openDataDomainRest(open: OpenHttps, target: DdRestTarget): DataD
       return { sent: todo.length, alreadyLonger: paths.length - todo.length };
     },
 
-    stats: () => ({ requests, logins }),
+    stats: () => session.stats(),
 
     async close() {
+      const token = session.token;
       if (token) {
         // Log out so the appliance's session table does not fill up; a failure here changes nothing.
         await http.request({ method: 'DELETE', path: 'rest/v1.0/auth', headers: { 'X-DD-AUTH-TOKEN': token } }).catch(() => undefined);
-        token = undefined;
+        session.forget();
       }
       http.close();
     },
