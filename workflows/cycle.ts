@@ -61,6 +61,7 @@ const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activit
 // The immutability probe (activities/probe.ts): its own errors never fail the cycle, they go into the report.
 const { probeImmutability } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds', // as below: a lost worker costs seconds, not the whole 5 minutes
   retry: { maximumAttempts: 3, initialInterval: '2s' },
 });
 
