@@ -181,12 +181,15 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
   });
 
   test('killed while locking: the retry does not repeat the fastcopy, keeps the lock time, every file locked once to it', async () => {
-    // Enough files that locking them (and the storage's report) takes seconds.
-    const t = await lab({ seed: { files: 6000, totalBytes: 6 * 1024 * 1024 } }, () => undefined);
+    // 3000 files, and the vault DD takes 4 s to generate its retention report once (a large MTree): the window in
+    // which the dead worker has locked files and the storage has not yet confirmed them.
+    const t = await lab({ seed: { files: 3000, totalBytes: 3 * 1024 * 1024 } }, () => undefined);
+    t.lab.addFault({ device: 'vault-dd', match: '^mtree retention-lock report generate', kind: 'latency', ms: 4000, times: 1 });
     const handle = await start();
 
-    // The server holds lockCopy's checkpoint (the fastcopy landed, the lock time chosen): kill that worker.
-    const seen = await waitFor(handle, "lockCopy's checkpoint", (s, pending) => pending.find((p) => p.activity === 'lockCopy' && p.details?.fastcopied === true));
+    // The server holds lockCopy's checkpoint with files settled (the fastcopy landed, the lock time chosen, files
+    // locked to it): kill that worker.
+    const seen = await waitFor(handle, "lockCopy's checkpoint", (s, pending) => pending.find((p) => p.activity === 'lockCopy' && p.details?.files?.settled > 0));
     const untilAtKill: string = seen.details.until;
     const victim = await killRunning(seen);
 
@@ -197,7 +200,7 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
     expect(c.resumed).toMatchObject({ fastcopySkipped: true, untilKept: true });
     expect(c.resumed!.attempt).toBeGreaterThanOrEqual(2);
     // The files the dead worker had settled by its last heartbeat were not looked at again.
-    expect(c.resumed!.fromCheckpoint).toBeGreaterThanOrEqual(seen.details.files?.settled ?? 0);
+    expect(c.resumed!.fromCheckpoint).toBeGreaterThanOrEqual(seen.details.files.settled);
     expect(c.resumed!.fromCheckpoint + c.resumed!.alreadyLocked).toBeLessThanOrEqual(c.files);
     const last = await attemptOf(handle, 'lockCopy', -1);
     expect(last.attempt).toBe(c.resumed!.attempt);
