@@ -77,7 +77,8 @@ export function replicationActivities(deps: ActivityDeps) {
     /**
      * CONVERGE on a snapshot: polls the replica's snapshot list (one session, heartbeating) until the snapshot is
      * there. Polls wake fast when little is left (the estimate from the DD's own throughput) and back off from
-     * 50 ms while there is no estimate, at most every `pollIntervalSeconds`. Fails with the DD's words when nothing moves for `stallSeconds`.
+     * 50 ms while there is no estimate, at most every `pollIntervalSeconds`. Fails with the DD's words when nothing
+     * moves for `stallSeconds`.
      *
      * Resumable with no checkpoint of its own: CONVERGE's progress is the replication, which runs on the DDs, not in
      * this worker. A retry after a lost worker asks the replica again (the snapshot is there or not, bytes remaining

@@ -53,7 +53,7 @@ export const switchSchema = z.strictObject({
  * read by config/load.ts) and the PEM it matches.
  */
 export const tlsPin = z.strictObject({
-  fingerprint: z.string().regex(/^SHA256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'a certificate fingerprint like SHA256:AB:CD:… (openssl x509 -noout -fingerprint -sha256 -in cert.pem)'),
+  fingerprint: z.string().regex(/^SHA256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'a certificate fingerprint like SHA256:AB:CD:… (openssl x509 -noout -fingerprint -sha256 -in cert.pem), or { file: path } holding it'),
   caFile: z.string().min(1),
 });
 
