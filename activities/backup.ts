@@ -13,11 +13,11 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError, resolveSecret } from '../config/load';
 import type { VaultConfig } from '../config/schema';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
+import { runStatus } from './history';
 import { openBareos } from './drivers/backup/bareos';
 import { openNetWorker } from './drivers/backup/networker';
 import type { BackupDriver, HoldItem } from './drivers/backup/types';
@@ -54,9 +54,9 @@ async function cycleStillRunning(ctx: Context): Promise<boolean> {
   const run = ctx.info.workflowExecution;
   if (!run) return true;
   try {
-    return (await client.workflow.getHandle(run.workflowId, run.runId).describe()).status.name === 'RUNNING';
-  } catch (err) {
-    return !(err instanceof WorkflowNotFoundError);
+    return (await runStatus(client, run.workflowId, run.runId)) === 'RUNNING'; // NOT_FOUND: ended and gone
+  } catch {
+    return true; // Temporal unreachable: cannot tell
   }
 }
 

@@ -4,11 +4,21 @@
  * against. Temporal's history is append-only and lives apart from the evidence folder.
  * Used by the scrub (through the activity's client) and by irctl.
  */
-import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { HistoryRecord } from './evidence';
 import type { CycleResult } from '../workflows/messages';
 
 const VAULT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** RUNNING, or how the run ended (TERMINATED, COMPLETED, FAILED, ...), or NOT_FOUND (gone from the namespace). */
+export async function runStatus(client: Client, workflowId: string, runId: string): Promise<string> {
+  try {
+    return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+    throw err;
+  }
+}
 
 /** The result a closed cycle left in history, or null (cancelled, terminated, timed out: no result). */
 export async function cycleResultOf(client: Client, workflowId: string, runId: string): Promise<CycleResult | null> {

@@ -4,10 +4,10 @@
  * incident record when it had to close the gap itself.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
+import { runStatus } from './history';
 import { gapIncidentSummary, recordGapIncident } from './incidents';
 import type { Holder, Incident } from '../workflows/messages';
 
@@ -21,14 +21,8 @@ export function sentinelActivities(deps: ActivityDeps) {
     },
 
     /** RUNNING, or how the holder's run ended (TERMINATED, COMPLETED, FAILED, ...), or NOT_FOUND. */
-    async holderStatus(holder: Holder): Promise<string> {
-      try {
-        const d = await Context.current().client.workflow.getHandle(holder.workflowId, holder.runId).describe();
-        return d.status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
-        throw err;
-      }
+    holderStatus(holder: Holder): Promise<string> {
+      return runStatus(Context.current().client, holder.workflowId, holder.runId);
     },
 
     /** Writes the incident to the evidence store and raises a critical alert naming the vault. */

@@ -7,7 +7,7 @@
  *   npm run bench:cycle                      full run: 10 MB and 1 GB, writer off/on, 20 vaults at once
  *   npm run bench:cycle -- --quick           10 MB only, 5 vaults at once
  *   IR_BENCH_SIZES=10,1024 (MiB)  IR_BENCH_VAULTS=20  IR_BENCH_WRITE_RATE=<bytes/s>  IR_BENCH_BANDWIDTH=<bytes/s>
- *   IR_BENCH_ONLY=single,many   IR_BENCH_RUNS=3 (cycles per single scenario)   IR_BENCH_LAB_PROCS=1 (lab processes, many)
+ *   IR_BENCH_ONLY=single,many   IR_BENCH_RUNS=3 (cycles per single scenario)
  *
  * Writes bench/out/cycle-<stamp>.{md,json}; copy them to bench/CYCLE-REPORT.{md,json} to commit them.
  */
@@ -35,7 +35,6 @@ const vaultsAtOnce = Number(process.env.IR_BENCH_VAULTS ?? (quick ? 5 : 20));
 const runs = Number(process.env.IR_BENCH_RUNS ?? 3);
 const runsLarge = Number(process.env.IR_BENCH_RUNS_LARGE ?? 1);
 const bandwidth = Number(process.env.IR_BENCH_BANDWIDTH ?? 32 * MIB);
-const labProcs = Number(process.env.IR_BENCH_LAB_PROCS ?? 1);
 const only = (process.env.IR_BENCH_ONLY ?? 'single,many').split(',');
 // Writes "faster than the link" in the writer-on scenarios unless told otherwise.
 // 8 MiB/s by default: the writer shares this process with the worker and the labs on a busy 2-core machine;
@@ -260,26 +259,16 @@ async function main(): Promise<void> {
     }
     if (only.includes('many')) {
       const dir = join(root, 'many');
-      // The labs run in processes of their own (bench/lab-fleet.ts), as real devices are other machines:
-      // IR_BENCH_LAB_PROCS of them (default 1), the vaults spread evenly.
-      const procs = Math.max(1, Math.min(vaultsAtOnce, labProcs));
-      const fleets = Array.from({ length: procs }, (_, k) => {
-        const count = Math.floor(vaultsAtOnce / procs) + (k < vaultsAtOnce % procs ? 1 : 0);
-        return spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'lab-fleet.ts'), JSON.stringify({ dir: join(dir, `fleet-${k}`), count, mib: 10, bandwidth })], {
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
+      // The labs run in a process of their own (bench/lab-fleet.ts), as real devices are other machines.
+      const fleet = spawn(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, 'lab-fleet.ts'), JSON.stringify({ dir, count: vaultsAtOnce, mib: 10, bandwidth })], {
+        stdio: ['pipe', 'pipe', 'inherit'],
       });
       try {
-        const lines = await Promise.all(
-          fleets.map(
-            (fleet) =>
-              new Promise<string>((res, rej) => {
-                createInterface({ input: fleet.stdout! }).once('line', res);
-                fleet.once('exit', (code) => rej(new Error(`lab fleet exited (${code}) before its labs listened`)));
-              }),
-          ),
-        );
-        const endpoints = lines.flatMap((line) => (JSON.parse(line) as { endpoints: LabEndpoints[] }).endpoints);
+        const line = await new Promise<string>((res, rej) => {
+          createInterface({ input: fleet.stdout! }).once('line', res);
+          fleet.once('exit', (code) => rej(new Error(`lab fleet exited (${code}) before its labs listened`)));
+        });
+        const { endpoints } = JSON.parse(line) as { endpoints: LabEndpoints[] };
         const ids = endpoints.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
         const t0 = Date.now();
         const { cycles, peakRssMiB } = await runCycles(endpoints, ids, join(dir, 'evidence'));
@@ -294,15 +283,12 @@ async function main(): Promise<void> {
           p95ExposureSeconds: pct(cycles.map((c) => c.exposureSeconds), 95),
           workerPeakRssMiB: +peakRssMiB.toFixed(0),
           labsInOwnProcess: true,
-          labProcesses: procs,
           cycles,
         };
         console.log(`many: ${JSON.stringify({ ...report.many, cycles: undefined })}`);
       } finally {
-        for (const fleet of fleets) {
-          fleet.stdin!.end();
-          await new Promise((r) => (fleet.exitCode !== null ? r(null) : fleet.once('exit', r)));
-        }
+        fleet.stdin!.end();
+        await new Promise((r) => (fleet.exitCode !== null ? r(null) : fleet.once('exit', r)));
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -367,7 +353,7 @@ function markdown(r: any): string {
       '',
       `## ${r.many.vaults} lab vaults at once on one worker (10 MiB each)`,
       '',
-      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (${r.many.labsInOwnProcess ? `the labs run in ${r.many.labProcesses ?? 1} process(es) of their own` : 'the labs run in the same process'}).`,
+      `Completed ${r.many.completed}/${r.many.vaults} (${[...new Set(r.many.outcomes)].join(', ')}) in ${r.many.wallSeconds.toFixed(1)} s; overhead (incl. the lab's 0.3 s link-up) p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s; exposure p95 ${f2(r.many.p95ExposureSeconds)} s; worker process peak RSS ${r.many.workerPeakRssMiB} MiB (${r.many.labsInOwnProcess ? 'the labs run in a process of their own' : 'the labs run in the same process'}).`,
     );
     const cs = r.many.cycles as CycleFigures[];
     const q = (f: (x: GapBreakdown) => number | undefined, p: number) => {

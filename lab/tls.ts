@@ -19,7 +19,9 @@ export interface LabCert {
 export function ensureCert(dir: string, name: string, commonName: string): LabCert {
   const certFile = path.join(dir, 'tls', `${name}.crt`);
   const keyFile = path.join(dir, 'tls', `${name}.key`);
-  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
+  const pinFile = path.join(dir, 'tls', `${name}.sha256`);
+  const made = !fs.existsSync(certFile) || !fs.existsSync(keyFile);
+  if (made) {
     fs.mkdirSync(path.dirname(certFile), { recursive: true });
     execFileSync(
       'openssl',
@@ -31,7 +33,8 @@ export function ensureCert(dir: string, name: string, commonName: string): LabCe
   }
   const cert = fs.readFileSync(certFile);
   const fingerprint = `SHA256:${new X509Certificate(cert).fingerprint256}`;
-  // The pin beside the certificate, for configs that read it from a file (`tls.fingerprint: { file }`).
-  fs.writeFileSync(path.join(dir, 'tls', `${name}.sha256`), `${fingerprint}\n`);
+  // The pin beside the certificate, for configs that read it from a file (`tls.fingerprint: { file }`): written
+  // with a new certificate, or once for a lab folder from before pins by file.
+  if (made || !fs.existsSync(pinFile)) fs.writeFileSync(pinFile, `${fingerprint}\n`);
   return { key: fs.readFileSync(keyFile), cert, certFile, fingerprint };
 }

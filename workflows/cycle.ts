@@ -33,6 +33,7 @@ import {
   type Phase,
   messageDescriptions,
 } from './messages';
+import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -108,11 +109,6 @@ function copyIdFor(startTime: Date, runId: string): string {
   return `${stamp}-${runId.replace(/-/g, '').slice(-8)}`;
 }
 
-function rootMessage(err: unknown): string {
-  let e: any = err;
-  while (e?.cause) e = e.cause;
-  return e?.message ?? String(err);
-}
 
 export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<CyclePolicy> = {}): Promise<CycleResult> {
   const info = workflowInfo();

@@ -8,6 +8,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivi
 import type { createActivities } from '../activities';
 import { abortDrillSignal, drillStatusQuery, type AppDrillResult, type DrillOutcome, type DrillPlan, type DrillRequest, type DrillResult, type DrillStatus, type DrillStep } from './drill-messages';
 import { parseAbortRequest } from './messages';
+import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -30,11 +31,6 @@ const { cleanSandbox } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-function rootMessage(err: unknown): string {
-  let e: any = err;
-  while (e?.cause) e = e.cause;
-  return e?.message ?? String(err);
-}
 
 const errorType = (err: unknown): string | undefined => {
   let e: any = err;

@@ -7,6 +7,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { CopyScrub, ProbeResult, ScrubOptions, ScrubResult } from './messages';
+import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -22,11 +23,6 @@ const { scrubCopy } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, initialInterval: '10s' },
 });
 
-function rootMessage(err: unknown): string {
-  let e: any = err;
-  while (e?.cause) e = e.cause;
-  return e?.message ?? String(err);
-}
 
 export async function scrubCopies(vaultId: string, opts: ScrubOptions = {}): Promise<ScrubResult> {
   const info = workflowInfo();

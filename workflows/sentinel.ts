@@ -36,6 +36,7 @@ import {
   type SentinelBackupRelease,
   type SentinelStatus,
 } from './messages';
+import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -63,11 +64,6 @@ const { backupRelease } = proxyActivities<Activities>({
 /** patched() id of the backup release after a holder ended without releasing (issue 11 item 5). */
 export const SENTINEL_BACKUP_RELEASE_PATCH = 'sentinel-backup-release';
 
-function rootMessage(err: unknown): string {
-  let e: any = err;
-  while (e?.cause) e = e.cause;
-  return e?.message ?? String(err);
-}
 
 export interface SentinelInput {
   vaultId: string;
