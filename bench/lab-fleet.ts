@@ -6,13 +6,19 @@
  *
  *   tsx bench/lab-fleet.ts '{"dir": "/tmp/x", "count": 20, "mib": 10, "bandwidth": 33554432}'
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../lab';
 
 async function main(): Promise<void> {
-  const o = JSON.parse(process.argv[2] ?? '{}') as { dir: string; count: number; mib: number; files?: number; bandwidth: number };
+  const o = JSON.parse(process.argv[2] ?? '{}') as { dir: string; count: number; mib: number; files?: number; bandwidth: number; profile?: string };
   const labs: Lab[] = [];
+  let stopProfile = async () => {};
+  let closing = false;
   const close = async () => {
+    if (closing) return; // stdin's 'end' and 'close' both come
+    closing = true;
+    await stopProfile().catch((err: Error) => console.error(`lab fleet: no CPU profile: ${err.message}`));
     for (const l of labs) await l.close().catch(() => undefined);
     process.exit(0);
   };
@@ -30,6 +36,18 @@ async function main(): Promise<void> {
         control: false,
       }),
     );
+  }
+  if (o.profile) {
+    // Profile what the labs do while the vaults cycle (not their seeding): written when the benchmark ends.
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    stopProfile = async () => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(o.profile!, JSON.stringify(profile));
+    };
   }
   process.stdout.write(`${JSON.stringify({ endpoints: labs.map((l) => l.endpoints), pid: process.pid })}\n`);
 }

@@ -21,7 +21,7 @@ export interface ControlTarget {
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   /** Further routes (the backup simulators' job controls); undefined when none matches. */
   extra?(method: string, path: string, body: () => Promise<unknown>): Promise<unknown> | undefined;
-  setTamper(on: boolean): void;
+  setTamper(on: boolean): Promise<void>;
 }
 
 const FaultBody = z.object({
@@ -100,7 +100,7 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
     return { ok: true };
   }
   if (req.method === 'POST' && p === '/tamper') {
-    t.setTamper(parse(TamperBody, await body(req)).on);
+    await t.setTamper(parse(TamperBody, await body(req)).on);
     return { ok: true };
   }
   const ddIf = /^\/dd\/vault-dd\/net\/ethV1\/(up|down)$/.exec(p);

@@ -4,6 +4,7 @@
  * one replication context; each sees only its own MTrees.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DdNet } from './dd-net';
 import type { FaultDevice, Faults } from './faults';
@@ -252,9 +253,9 @@ export class DdCli {
     );
   }
 
-  private rlReport(p: string): string {
+  private async rlReport(p: string): Promise<string> {
     const trees = p === 'all' ? this.ctx.mtrees.filter((m) => m.kind === 'retention') : [this.mtree(p)];
-    return trees
+    const out = trees
       .map((m) => {
         if (m.kind !== 'retention' || !this.ctx.retention) return fail(`Retention-lock is not enabled on mtree "${m.path}".`);
         const files = this.ctx.retention.locked();
@@ -267,6 +268,8 @@ export class DdCli {
         ].join('\n');
       })
       .join('');
+    await this.ctx.retention?.settled(); // what the report calls locked is immutable by now
+    return out;
   }
 
   private async rlSet(which: string, period: string | null, p: string, term: Terminal): Promise<string> {
@@ -307,7 +310,7 @@ export class DdCli {
 
   // ---- fastcopy ----
 
-  private fastcopy(srcPath: string, dstPath: string): string {
+  private async fastcopy(srcPath: string, dstPath: string): Promise<string> {
     const src = this.resolve(srcPath);
     const dst = this.resolve(dstPath);
     if (!src || !fs.existsSync(src.abs)) return fail(`Source path "${srcPath}" does not exist.`);
@@ -318,25 +321,36 @@ export class DdCli {
     if (dst.abs.startsWith(src.abs + path.sep)) return fail('Destination path cannot be inside the source path.');
     const single = fs.statSync(src.abs).isFile();
     const files = single ? [''] : listFiles(src.abs).filter((f) => !isReplTemp(path.posix.basename(f)));
-    const rl = dst.m.kind === 'retention' ? this.ctx.retention : null;
-    for (const f of files) {
-      const from = f ? path.join(src.abs, f) : src.abs;
-      const relTo = f ? (dst.rel ? `${dst.rel}/${f}` : f) : dst.rel;
-      if (rl) {
-        rl.copyIn(from, relTo); // through the retention guard
-      } else {
-        const to = path.join(dst.m.dir, relTo);
+    // Copied off the event loop into a hidden folder beside the destination, which appears whole in one rename:
+    // nobody (a retried fastcopy, a worker reading the mount) ever sees half a copy.
+    const tmp = path.join(path.dirname(dst.abs), `.${path.basename(dst.abs)}.fastcopy-${process.pid}-${fastcopySeq++}~`);
+    try {
+      for (const f of files) {
+        const from = f ? path.join(src.abs, f) : src.abs;
+        const to = f ? path.join(tmp, f) : tmp;
         fs.mkdirSync(path.dirname(to), { recursive: true });
-        fs.copyFileSync(from, to);
+        await fsp.copyFile(from, to);
         fs.utimesSync(to, new Date(), fs.statSync(from).mtime);
       }
+      if (!single) fs.mkdirSync(tmp, { recursive: true }); // an empty source still makes its folder
+      if (!single) for (const d of listDirs(src.abs)) fs.mkdirSync(path.join(tmp, d), { recursive: true }); // and empty subfolders
+      this.ctx.retention?.assertMutable(dst.rel, 'rename'); // never over a locked file (through the retention guard)
+      if (fs.existsSync(dst.abs)) return fail(`Destination path "${dstPath}" already exists.`);
+      if (single) {
+        fs.linkSync(tmp, dst.abs); // fails if the name was taken meanwhile
+        fs.unlinkSync(tmp);
+      } else {
+        fs.renameSync(tmp, dst.abs);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    if (!single) fs.mkdirSync(dst.abs, { recursive: true }); // an empty source still makes its folder
-    if (!single) for (const d of listDirs(src.abs)) fs.mkdirSync(path.join(dst.abs, d), { recursive: true }); // and empty subfolders
     this.ctx.log(`${this.ctx.hostname}: fastcopy ${srcPath} -> ${dstPath} (${files.length} files)`);
     return `Fastcopy completed: ${files.length} files.\n`;
   }
 }
+
+let fastcopySeq = 0;
 
 export function ddDevice(ctx: DdContext): DeviceHandler {
   const cli = new DdCli(ctx);

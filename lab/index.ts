@@ -126,7 +126,7 @@ export interface Lab {
   lockOf(copiesRelPath: string): { locked: boolean; until: Date | null };
   tamper: { unlink(copiesRelPath: string): Promise<void>; write(copiesRelPath: string, data: Buffer): Promise<void> };
   /** The tamper switch (tests): on lifts the WORM guard of the copies mount, off restores it. */
-  setTamper(on: boolean): void;
+  setTamper(on: boolean): Promise<void>;
   ransomware(count: number): Promise<{ encrypted: string[]; note: string }>;
   /** Drills: the next restore into the sandbox MTree comes back with `count` files corrupted. */
   restoreFaults: RestoreFaults;
@@ -247,7 +247,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   expiry.unref();
   closers.push(async () => {
     clearInterval(expiry);
-    retention.unsealAll();
+    await retention.unsealAll();
+    await Promise.all([sourceSnaps.drain(), replicaSnaps.drain()]);
   });
 
   try {
@@ -358,7 +359,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       rest,
       setTamper: (on) => {
         log(`hand: tamper switch ${on ? 'ON: the copies mount is writable' : 'off: WORM guard restored'}`);
-        retention.setTamper(on);
+        return retention.setTamper(on);
       },
       ransomware: async (count) => {
         const r = ransomware(prodDir, count);

@@ -71,7 +71,13 @@ export class RetentionLock {
     private readonly defaults: RetentionLimits,
   ) {
     this.immutable = new ImmutableAttr(root);
-    this.reseal();
+    const now = Date.now();
+    this.seal(this.stillLocked(now), 'now');
+  }
+
+  /** Waits until the attribute is on (or off) wherever the locks say; throws chattr's words if it failed. */
+  settled(): Promise<void> {
+    return this.immutable.settled();
   }
 
   get tamper(): boolean {
@@ -79,30 +85,36 @@ export class RetentionLock {
   }
 
   /** The tamper switch: on lifts the guard and the immutable attribute; off puts them back. */
-  setTamper(on: boolean): void {
+  async setTamper(on: boolean): Promise<void> {
     if (on) {
       this.tampering = true;
-      this.unsealAll();
+      await this.unsealAll();
     } else {
       this.refresh(); // take what was done to the locks meanwhile (a pulled-back atime), then seal again
       this.tampering = false;
       this.reseal();
     }
+    await this.settled();
   }
 
-  /** Puts the attribute on every file whose lock still runs (start, tamper off). */
-  reseal(): void {
-    if (this.tampering) return;
-    const now = Date.now();
-    const rels = Object.entries(this.state.data.locks)
+  private stillLocked(now: number): string[] {
+    return Object.entries(this.state.data.locks)
       .filter(([rel, until]) => Date.parse(until) > now && !this.sealed.has(rel) && fs.existsSync(this.abs(rel)))
       .map(([rel]) => rel);
-    this.seal(rels);
   }
 
-  private seal(rels: string[]): void {
+  /** Puts the attribute on every file whose lock still runs (tamper off). */
+  reseal(): void {
+    if (this.tampering) return;
+    this.seal(this.stillLocked(Date.now()));
+  }
+
+  /** 'now' before returning; 'queued' in the background (many files at once: whoever reports awaits settled()). */
+  private seal(rels: string[], when: 'now' | 'queued' = 'queued'): void {
     if (this.tampering || !this.immutable.available || rels.length === 0) return;
-    this.immutable.set(rels.map((r) => this.abs(r)));
+    const abs = rels.map((r) => this.abs(r));
+    if (when === 'now') this.immutable.setNow(abs);
+    else void this.immutable.set(abs).catch(() => undefined); // settled() reports a failure
     for (const r of rels) this.sealed.add(r);
   }
 
@@ -111,15 +123,15 @@ export class RetentionLock {
     const now = Date.now();
     const done = [...this.sealed].filter((rel) => Date.parse(this.state.data.locks[rel] ?? '') <= now || !fs.existsSync(this.abs(rel)));
     if (done.length === 0) return;
-    this.immutable.clear(done.map((r) => this.abs(r)));
+    void this.immutable.clear(done.map((r) => this.abs(r))).catch(() => undefined);
     for (const r of done) this.sealed.delete(r);
   }
 
   /** Lifts every attribute (tamper on, lab close: its folder must stay removable); locks stay recorded. */
-  unsealAll(): void {
-    if (this.sealed.size === 0) return;
-    this.immutable.clear([...this.sealed].map((r) => this.abs(r)));
+  async unsealAll(): Promise<void> {
+    const all = [...this.sealed];
     this.sealed.clear();
+    await this.immutable.clear(all.map((r) => this.abs(r)));
   }
 
   limits(): RetentionLimits {
@@ -178,7 +190,8 @@ export class RetentionLock {
     for (const rel of files) if (this.observe(rel, now)) taken.push(rel);
     if (taken.length) {
       this.state.save();
-      this.seal(taken.filter((rel) => !this.sealed.has(rel)));
+      // One file asked about (lockOf) is sealed before the answer; a whole-tree pass (the report) in the background.
+      this.seal(taken.filter((rel) => !this.sealed.has(rel)), rels ? 'now' : 'queued');
     }
   }
 
@@ -228,16 +241,6 @@ export class RetentionLock {
     this.assertMutable(from, 'rename');
     this.assertMutable(to, 'rename');
     fs.renameSync(this.abs(from), this.abs(to));
-  }
-
-  /** Copies a file in (fastcopy), keeping its mtime; never over a locked file. */
-  copyIn(srcAbs: string, rel: string): void {
-    this.assertMutable(rel, 'open');
-    const dst = this.abs(rel);
-    fs.mkdirSync(path.dirname(dst), { recursive: true });
-    fs.copyFileSync(srcAbs, dst);
-    const st = fs.statSync(srcAbs);
-    fs.utimesSync(dst, new Date(), st.mtime);
   }
 
   mkdir(rel: string): void {

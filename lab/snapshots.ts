@@ -13,6 +13,7 @@
  * once all of them arrived; KB 000010902 "Snapshots and behavior with MTree Replication | FAQ").
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 export const SNAPSHOT_DIR = '.snapshot';
@@ -48,6 +49,8 @@ export function breakLink(file: string): void {
 
 export class MtreeSnapshots {
   private records: SnapshotRecord[];
+  private readonly removing = new Set<Promise<void>>();
+  private trashSeq = 0;
 
   constructor(
     readonly mtree: string,
@@ -118,8 +121,22 @@ export class MtreeSnapshots {
     return rec;
   }
 
+  /** Waits for expired snapshot trees still being removed in the background. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.removing]);
+  }
+
   private remove(name: string): void {
-    fs.rmSync(this.pathOf(name), { recursive: true, force: true });
+    // Gone at once (a rename); its files are removed in the background, so one expire does not hold up the lab.
+    // A leftover (a crash meanwhile) has no record and is removed at the next start.
+    const dir = this.pathOf(name);
+    if (fs.existsSync(dir)) {
+      const trash = path.join(this.dir, SNAPSHOT_DIR, `.${name}.expired-${process.pid}-${this.trashSeq++}~`);
+      fs.renameSync(dir, trash);
+      const p = fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+      this.removing.add(p);
+      void p.finally(() => this.removing.delete(p));
+    }
     this.records = this.records.filter((r) => r.name !== name);
     this.save();
   }

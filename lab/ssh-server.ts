@@ -14,7 +14,16 @@ export class Terminal {
   private eof = false;
   private waiter: { resolve: (l: string | null) => void; echo: boolean; key?: boolean } | null = null;
   /** Cuts the whole SSH connection at once, as a device reboot or a cable pull would (set by the server). */
-  dropConnection: () => void = () => undefined;
+  set dropConnection(drop: () => void) {
+    this.drop = drop;
+  }
+  get dropConnection(): () => void {
+    return () => {
+      this.flush(); // what was written before the cut went out before it
+      this.drop();
+    };
+  }
+  private drop: () => void = () => undefined;
   /** Characters that end a line at once and stay in it (a router's `?` help), set by the device. */
   helpKeys = '';
 
@@ -40,9 +49,20 @@ export class Terminal {
     return this.eof;
   }
 
+  // What one turn of the loop writes goes out as one SSH packet: echoing a typed command character by character
+  // would cost a packet (padding, MAC, a syscall) per character, which adds up with many sessions at once.
+  private out = '';
+
   write(text: string): void {
     if (!this.stream.writable) return;
-    this.stream.write(this.crlf ? text.replace(/\r?\n/g, '\r\n') : text);
+    if (this.out === '') queueMicrotask(() => this.flush());
+    this.out += this.crlf ? text.replace(/\r?\n/g, '\r\n') : text;
+  }
+
+  private flush(): void {
+    const text = this.out;
+    this.out = '';
+    if (text !== '' && this.stream.writable) this.stream.write(text);
   }
 
   /** Next input line without its terminator; null at end of input. Type-ahead is kept until asked for. */
@@ -68,6 +88,7 @@ export class Terminal {
   }
 
   exit(code: number): void {
+    this.flush();
     if (!this.stream.writable) return;
     this.stream.exit(code);
     this.stream.end();
