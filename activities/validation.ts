@@ -43,6 +43,8 @@ export function validationActivities(deps: ActivityDeps) {
           checkpoint = c;
         },
         onProgress: (p) => ctx.heartbeat({ progress: p, checkpoint }),
+        // The source side is hashed while the gap is open (CONVERGE, or VALIDATE in the seeds' order): it goes first.
+        priority: side === 'source' ? 'gap' : 'background',
         throttle: access.vault.hashing.maxBytesPerSecond ? pacer(access.vault.hashing.maxBytesPerSecond, ctx.cancellationSignal) : undefined,
         signal: ctx.cancellationSignal,
       });

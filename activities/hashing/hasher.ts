@@ -10,12 +10,11 @@
  */
 import { hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { entryKey, formatEntry, type Entry } from './entries';
 import { entriesPathOf, escapeStyleFor, formatGnuLine, headerPath, MANIFEST_FORMAT, sha256OfFile, writeManifestInfo } from './manifest';
 import { MerkleBuilder, type MerkleState } from './merkle';
-import { HashPool } from './pool';
+import { HashPool, type HashOwner } from './pool';
 import { TreeWalker, type WalkItem } from './walker';
 import type { HashAlgorithm, HashProgress, ManifestInfo } from './types';
 import { blake3 } from '@napi-rs/blake-hash';
@@ -23,8 +22,10 @@ import { blake3 } from '@napi-rs/blake-hash';
 export interface BuildManifestOptions {
   /** Default sha256. */
   algorithm?: HashAlgorithm;
-  /** Worker threads; default os.availableParallelism(). */
+  /** Worker threads of a pool of its own; default: the process's shared pool (one thread per core). */
   concurrency?: number;
+  /** 'gap': hashed while an air gap is open, so its batches go before every 'background' one (the default). */
+  priority?: 'gap' | 'background';
   /** Called at most every ~500 ms, and once at the end (the activity heartbeats it). */
   onProgress?: (p: HashProgress) => void;
   /** Opaque cursor from a previous onCheckpoint: resume instead of restart. Ignored if it does not match. */
@@ -64,6 +65,19 @@ interface Checkpoint {
   merkle: MerkleState;
 }
 
+/**
+ * The process's shared pool (HashPool.shared), or a pool of its own when a concurrency is asked for (a scrub
+ * reading at one file at a time). close() cancels what this manifest still has queued or running.
+ */
+function hashingPool(algorithm: HashAlgorithm, concurrency: number | undefined, owner: HashOwner) {
+  if (concurrency !== undefined) {
+    const own = new HashPool({ algorithm, size: concurrency, onBytes: owner.onBytes });
+    return { size: own.size, hash: (paths: string[]) => own.hash(paths), close: () => own.close() };
+  }
+  const shared = HashPool.shared(algorithm);
+  return { size: shared.size, hash: (paths: string[]) => shared.hash(paths, owner), close: async () => shared.cancel(owner) };
+}
+
 interface Batch {
   items: WalkItem[];
   results: Promise<{ size: number; digest: string }[]> | null;
@@ -98,7 +112,7 @@ export async function buildManifest(root: string, outPath: string, opts: BuildMa
   const manifestFh = await fsp.open(out.manifest, resume ? 'r+' : 'w');
   const entriesFh = await fsp.open(out.entries, resume ? 'r+' : 'w');
   let streamingBytes = 0;
-  const pool = new HashPool({ algorithm, size: opts.concurrency ?? availableParallelism(), onBytes: (n) => (streamingBytes += n) });
+  const pool = hashingPool(algorithm, opts.concurrency, { priority: opts.priority ?? 'background', onBytes: (n) => (streamingBytes += n) });
   const onAbort = () => void pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let ok = false;
