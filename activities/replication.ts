@@ -29,6 +29,14 @@ export async function disableReplication(dd: DataDomainCli, contexts: string[]):
   if (still.length) throw new Error(`replication still enabled after disable: ${still.map((r) => r.destination).join(', ')}`);
 }
 
+/** Takes the snapshot unless a retry finds it already there: this run's name is unique, so it is ours. */
+async function takeSnapshotOn(dd: DataDomainCli, mtree: string, snapshot: string, retentionSeconds: number) {
+  const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
+  const existing = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired);
+  if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
+  return { syncPoint: (existing?.createdAt ?? now).toISOString(), snapshot, sourceMtree: mtree };
+}
+
 /** DD times have minute resolution: compare on whole minutes. */
 const minute = (d: Date) => Math.floor(d.getTime() / 60000);
 
@@ -40,6 +48,8 @@ export function replicationActivities(deps: ActivityDeps) {
     /**
      * Enables every context (vault side) and, at the same time on the source, takes the sync-point snapshot;
      * then asks the source for a sync. Both sessions open in parallel: one login's latency, not two.
+     * (Cycles since `ir-6-snapshot-with-open` take the snapshot while the link comes up, takeSnapshot, and then
+     * enable and sync with enableReplication. Kept for cycles started before.)
      */
     async snapshotAndSync(
       vaultId: string,
@@ -48,7 +58,6 @@ export function replicationActivities(deps: ActivityDeps) {
     ): Promise<{ syncPoint: string; snapshot: string; sourceMtree: string }> {
       const access = vaultAccess(deps, vaultId);
       const contexts = access.vault.replication.contexts;
-      const mtree = access.vault.source.mtree;
       let enabled!: () => void;
       let enableFailed!: (err: unknown) => void;
       const enabledP = new Promise<void>((res, rej) => ((enabled = res), (enableFailed = rej)));
@@ -62,16 +71,26 @@ export function replicationActivities(deps: ActivityDeps) {
           throw err;
         });
       const sourceSide = access.withSourceDd(async (dd) => {
-        // A retry after the snapshot was taken finds it: this run's name is unique, so it is ours.
-        const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
-        const existing = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired);
-        if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
+        const point = await takeSnapshotOn(dd, access.vault.source.mtree, snapshot, retentionSeconds);
         await enabledP;
         for (const ctx of contexts) await dd.replicationSync(ctx);
-        return { syncPoint: (existing?.createdAt ?? now).toISOString(), snapshot, sourceMtree: mtree };
+        return point;
       });
       const [, out] = await Promise.all([vaultSide, sourceSide]);
       return out;
+    },
+
+    /**
+     * The sync point, taken on the production DD while the link comes up (OPEN): a snapshot needs no link, and
+     * this touches nothing of the vault. REPLICATE then enables the contexts and asks for the sync (enableReplication).
+     */
+    async takeSnapshot(
+      vaultId: string,
+      snapshot: string,
+      retentionSeconds: number,
+    ): Promise<{ syncPoint: string; snapshot: string; sourceMtree: string }> {
+      const access = vaultAccess(deps, vaultId);
+      return access.withSourceDd((dd) => takeSnapshotOn(dd, access.vault.source.mtree, snapshot, retentionSeconds));
     },
 
     /**

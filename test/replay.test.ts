@@ -23,6 +23,8 @@ describe('recorded workflow histories replay on the current workflow code', () =
     expect(files).toEqual(expect.arrayContaining(['cycle-waited-for-hold.json', 'sentinel-terminated-holder.json', 'sentinel-hand-opened.json']));
     // closeAfter=converge with snapshots (issue 6): the same paths on the new order.
     expect(files).toEqual(expect.arrayContaining(['cycle-converge-validated.json', 'cycle-converge-suspect.json', 'cycle-converge-aborted-converge.json', 'cycle-converge-failed-lock.json', 'cycle-converge-cancelled.json']));
+    // The snapshot taken while the link comes up (ir-6-snapshot-with-open): the same paths again.
+    expect(files).toEqual(expect.arrayContaining(['cycle-snapshot-with-open-validated.json', 'cycle-snapshot-with-open-suspect.json', 'cycle-snapshot-with-open-aborted-converge.json', 'cycle-snapshot-with-open-failed-lock.json', 'cycle-snapshot-with-open-cancelled.json']));
   });
 
   test('and for the DECIDE paths', () => {

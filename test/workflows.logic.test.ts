@@ -113,6 +113,7 @@ function stubActivities(w: World) {
     recordReport: step('recordReport', () => ({ path: '/r.json', digest: 'sha256:0', markdownPath: '/r.md' })),
     // Point-in-time copies (snapshots), backup software and the immutability probe: the cycle's other steps.
     snapshotAndSync: step('snapshotAndSync', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
+    takeSnapshot: step('takeSnapshot', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
     awaitSnapshot: step('awaitSnapshot', () => ({ replicatedAt: new Date().toISOString(), seconds: 0.1 })),
     expireSnapshots: step('expireSnapshots', () => ({ source: 'expired', replica: 'expired' })),
     backupHold: step('backupHold', () => {
@@ -203,12 +204,13 @@ describeTemporal('workflow logic with stub activities', () => {
   const phaseActivity: Array<[Phase, string, boolean]> = [
     ['PREFLIGHT', 'preflight', false],
     ['OPEN', 'openLink', true],
-    ['REPLICATE', 'snapshotAndSync', true],
+    ['OPEN', 'takeSnapshot', true], // the link is up, the snapshot still being taken: the close path waits for it
+    ['REPLICATE', 'enableReplication', true],
     ['CONVERGE', 'awaitSnapshot', true],
     ['LOCK', 'lockCopy', true],
     ['VALIDATE', 'validateCopy', true], // hashTree runs in CONVERGE too (the source, from the snapshot)
   ];
-  test.each(phaseActivity)('abort in %s: outcome aborted, the close path runs iff the gap was touched, the hold is released', async (phase, activity, touched) => {
+  test.each(phaseActivity)('abort in %s (%s blocked): outcome aborted, the close path runs iff the gap was touched, the hold is released', async (phase, activity, touched) => {
     const w = new World();
     w.blockIn = activity;
     const result = await withWorker(w, async (tq) => {
@@ -305,7 +307,7 @@ describeTemporal('workflow logic with stub activities', () => {
     expect(result.outcome).toBe('rejected');
     expect(result.decisions![0]).toMatchObject({ stage: 'before-open', state: 'rejected', timedOut: true, by: 'timeout' });
     expect(result.decisions![0].reason).toBe('no decision within 2s: rejected by default (before open, a timeout never opens the gap)');
-    for (const never of ['backupHold', 'openLink', 'snapshotAndSync', 'enableReplication', 'closeLink', 'lockCopy']) expect(w.calls).not.toContain(never);
+    for (const never of ['backupHold', 'openLink', 'takeSnapshot', 'snapshotAndSync', 'enableReplication', 'closeLink', 'lockCopy']) expect(w.calls).not.toContain(never);
     expect(w.open).toBe(false);
     expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'RECORD']);
     expect(w.calls.at(-1)).toBe('releaseVaultHold');

@@ -37,6 +37,9 @@ import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
+/** Cycles from here on take the sync-point snapshot while the link comes up (OPEN), not after it (REPLICATE). */
+export const SNAPSHOT_WITH_OPEN_PATCH = 'ir-6-snapshot-with-open';
+
 // Whether an error is worth retrying is the error's own classification, applied where it crosses into Temporal
 // (activities/boundary.ts): no class-name lists here. Activities touching the gap heartbeat every second while
 // they run (activities/liveness.ts), so a short heartbeat timeout hands a lost worker's attempt to another
@@ -52,7 +55,7 @@ const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>
 
 // Activities that open part of the gap: on abort the workflow waits until they have really stopped, so a
 // late `no shutdown` or `replication enable` can never land after the close path verified the gap shut.
-const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activities>({
+const { openLink, enableReplication, snapshotAndSync, takeSnapshot } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -235,18 +238,40 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
           },
           () => undefined, // timer cancelled: the cycle closed in time
         );
-      await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
-      status.gap = 'open';
-
-      if (patched('ir-6-snapshot-sync-point')) {
-        // Point-in-time copies (issue 6): a snapshot defines the instant; the gap stays open only to move data.
-        const order = policy.closeAfter ?? 'converge';
-        const snapshot = `ir-${status.copyId}`; // = snapshotNameFor(copyId) in activities/replication.ts
-        enter('REPLICATE');
+      const snapshot = `ir-${status.copyId}`; // = snapshotNameFor(copyId) in activities/replication.ts
+      // The snapshot outlives the cycle's worst case by a day, so it ends even if nobody can expire it.
+      const snapshotRetention = policy.maxOpenSeconds + 86400;
+      let taken: Awaited<ReturnType<typeof takeSnapshot>> | undefined;
+      if (patched(SNAPSHOT_WITH_OPEN_PATCH)) {
+        // The sync point is taken on the production DD while the link comes up: a snapshot needs no link, so it
+        // costs the exposure window nothing, and it touches nothing of the vault. Both must have stopped before
+        // anything else runs (allSettled): the close path then never races a step still running.
         snapshotRequested = true;
         status.snapshot = { name: snapshot, sourceMtree: '' };
-        // The snapshot outlives the cycle's worst case by a day, so it ends even if nobody can expire it.
-        const sync = await snapshotAndSync(vaultId, snapshot, policy.maxOpenSeconds + 86400);
+        const [opened, snap] = await Promise.allSettled([
+          openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds),
+          takeSnapshot(vaultId, snapshot, snapshotRetention),
+        ]);
+        if (opened.status === 'rejected') throw opened.reason;
+        if (snap.status === 'rejected') throw snap.reason;
+        taken = snap.value;
+      } else {
+        await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
+      }
+      status.gap = 'open';
+
+      if (taken || patched('ir-6-snapshot-sync-point')) {
+        // Point-in-time copies (issue 6): a snapshot defines the instant; the gap stays open only to move data.
+        const order = policy.closeAfter ?? 'converge';
+        enter('REPLICATE');
+        let sync = taken;
+        if (sync) {
+          await enableReplication(vaultId); // the sync point it reads is not used: the snapshot is the instant
+        } else {
+          snapshotRequested = true;
+          status.snapshot = { name: snapshot, sourceMtree: '' };
+          sync = await snapshotAndSync(vaultId, snapshot, snapshotRetention);
+        }
         status.snapshot = { name: snapshot, sourceMtree: sync.sourceMtree, createdAt: sync.syncPoint };
         status.replication = { syncPoint: sync.syncPoint };
 
