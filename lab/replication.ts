@@ -65,11 +65,15 @@ export function isReplTemp(name: string): boolean {
   return name.endsWith(TEMP_SUFFIX);
 }
 
-/** Every file and folder under root, relative with posix separators; replication temp files are skipped. */
-async function walk(root: string, rel = '', out = new Map<string, Entry>()): Promise<Map<string, Entry>> {
+/**
+ * Every file and folder under root, relative with posix separators; replication temp files are skipped.
+ * Synchronous on purpose: stat calls answered from the page cache take microseconds, while the same calls through
+ * libuv's four-thread pool queued behind every other lab's file copies (a fleet of labs in one process).
+ */
+function walk(root: string, rel = '', out = new Map<string, Entry>()): Map<string, Entry> {
   let entries: fs.Dirent[];
   try {
-    entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+    entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
   } catch {
     return out;
   }
@@ -78,9 +82,9 @@ async function walk(root: string, rel = '', out = new Map<string, Entry>()): Pro
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       out.set(r, { size: 0, mtimeMs: 0, dir: true });
-      await walk(root, r, out);
+      walk(root, r, out);
     } else if (e.isFile()) {
-      const st = await fsp.stat(path.join(root, r)).catch(() => null);
+      const st = fs.statSync(path.join(root, r), { throwIfNoEntry: false });
       if (st) out.set(r, { size: st.size, mtimeMs: st.mtimeMs, dir: false });
     }
   }
@@ -242,7 +246,7 @@ export class ReplicationEngine {
       await this.abort();
       this.srcRoot = root;
     }
-    const [src, dst] = await Promise.all([walk(this.srcRoot), walk(this.o.dstDir)]);
+    const [src, dst] = [walk(this.srcRoot), walk(this.o.dstDir)];
     const deletes: WorkItem[] = [];
     const copies: WorkItem[] = [];
     for (const [rel, d] of dst) {
@@ -305,6 +309,8 @@ export class ReplicationEngine {
       const rate = this.stalled || this.o.stalledBy?.() ? 0 : this.o.bandwidthBytesPerSec;
       this.budget = Math.min(this.budget + (rate * dt) / 1000, rate * 0.2);
       while (this.work.length > 0 && this.budget > 0) {
+        // A sync or status request waits for this step: let it in now, the rest of the budget keeps for the next.
+        if (this.queued > 1) break;
         if (!this.active()) {
           await this.abort();
           this.connection = 'disconnected';
