@@ -29,10 +29,13 @@ export async function disableReplication(dd: DataDomainCli, contexts: string[]):
   if (still.length) throw new Error(`replication still enabled after disable: ${still.map((r) => r.destination).join(', ')}`);
 }
 
-/** Takes the snapshot unless a retry finds it already there: this run's name is unique, so it is ours. */
-async function takeSnapshotOn(dd: DataDomainCli, mtree: string, snapshot: string, retentionSeconds: number) {
+/**
+ * Takes the snapshot unless a retry finds it already there: this run's name is unique, so it is ours. A first
+ * attempt does not look (one command less in the window): the name cannot exist yet.
+ */
+async function takeSnapshotOn(dd: DataDomainCli, mtree: string, snapshot: string, retentionSeconds: number, attempt: number) {
   const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
-  const existing = (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired);
+  const existing = attempt > 1 ? (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired) : undefined;
   if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
   return { syncPoint: (existing?.createdAt ?? now).toISOString(), snapshot, sourceMtree: mtree };
 }
@@ -47,9 +50,8 @@ export function replicationActivities(deps: ActivityDeps) {
   return {
     /**
      * Enables every context (vault side) and, at the same time on the source, takes the sync-point snapshot;
-     * then asks the source for a sync. Both sessions open in parallel: one login's latency, not two.
-     * (Cycles since `ir-6-snapshot-with-open` take the snapshot while the link comes up, takeSnapshot, and then
-     * enable and sync with enableReplication. Kept for cycles started before.)
+     * then asks the source for a sync. Both sessions open in parallel: one login's latency, not two. Since
+     * `ir-6-snapshot-with-open` the cycle runs it beside openLink: none of it needs the link.
      */
     async snapshotAndSync(
       vaultId: string,
@@ -71,26 +73,13 @@ export function replicationActivities(deps: ActivityDeps) {
           throw err;
         });
       const sourceSide = access.withSourceDd(async (dd) => {
-        const point = await takeSnapshotOn(dd, access.vault.source.mtree, snapshot, retentionSeconds);
+        const point = await takeSnapshotOn(dd, access.vault.source.mtree, snapshot, retentionSeconds, Context.current().info.attempt);
         await enabledP;
         for (const ctx of contexts) await dd.replicationSync(ctx);
         return point;
       });
       const [, out] = await Promise.all([vaultSide, sourceSide]);
       return out;
-    },
-
-    /**
-     * The sync point, taken on the production DD while the link comes up (OPEN): a snapshot needs no link, and
-     * this touches nothing of the vault. REPLICATE then enables the contexts and asks for the sync (enableReplication).
-     */
-    async takeSnapshot(
-      vaultId: string,
-      snapshot: string,
-      retentionSeconds: number,
-    ): Promise<{ syncPoint: string; snapshot: string; sourceMtree: string }> {
-      const access = vaultAccess(deps, vaultId);
-      return access.withSourceDd((dd) => takeSnapshotOn(dd, access.vault.source.mtree, snapshot, retentionSeconds));
     },
 
     /**

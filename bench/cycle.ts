@@ -70,8 +70,8 @@ interface GapBreakdown {
   workflowTurnsMs: number;
 }
 
-// takeSnapshot runs beside openLink (the sync point is taken while the link comes up); REPLICATE is enableReplication.
-const IN_GAP = ['openLink', 'takeSnapshot', 'enableReplication', 'awaitSnapshot', 'hashTree', 'closeLink'];
+// snapshotAndSync runs beside openLink: the snapshot and the sync request need no link.
+const IN_GAP = ['openLink', 'snapshotAndSync', 'awaitSnapshot', 'hashTree', 'closeLink'];
 
 /**
  * From the history: between the OPEN and the close's completion, how long each activity ran, how long activities
@@ -379,7 +379,7 @@ function markdown(r: any): string {
     '',
     'Each in-gap activity from its start to its completion; "queued" is activities waiting for a worker, "workflow turns" the',
     'time no activity covered (the workflow deciding the next step). openLink includes the lab\'s 300 ms link-up delay;',
-    'takeSnapshot runs beside openLink, awaitSnapshot beside hashTree (source).',
+    'snapshotAndSync runs beside openLink, awaitSnapshot beside hashTree (source).',
     '',
     `| data set | production writes | ${IN_GAP.join(' | ')} | queued | workflow turns |`,
     `|---|---|${IN_GAP.map(() => '---').join('|')}|---|---|`,

@@ -36,6 +36,9 @@ class World {
   calls: string[] = [];
   incidents: Incident[] = [];
   blockIn?: string; // the activity that blocks (heartbeating) until cancelled
+  failIn?: string; // the activity that fails (not retryable)
+  /** Starts and stops, in order (a blocked activity's stop is `<name> stopped`). */
+  events: string[] = [];
   onBusy: 'wait' | 'refuse' = 'wait';
   period = 1;
   verdict: 'clean' | 'suspect' = 'clean';
@@ -68,7 +71,15 @@ function stubActivities(w: World) {
     <T>(name: string, fn: (...args: any[]) => T) =>
     async (...args: any[]): Promise<T> => {
       w.calls.push(name);
-      if (w.blockIn === name) await blockUntilCancelled();
+      w.events.push(name);
+      if (w.failIn === name) throw ApplicationFailure.nonRetryable(`${name} failed (test)`, 'DeviceError');
+      if (w.blockIn === name) {
+        try {
+          await blockUntilCancelled();
+        } finally {
+          w.events.push(`${name} stopped`);
+        }
+      }
       return fn(...args);
     };
   const sentinelSignal = async (vaultId: string, signal: typeof requestHoldSignal | typeof releaseHoldSignal, arg: any) => {
@@ -113,7 +124,6 @@ function stubActivities(w: World) {
     recordReport: step('recordReport', () => ({ path: '/r.json', digest: 'sha256:0', markdownPath: '/r.md' })),
     // Point-in-time copies (snapshots), backup software and the immutability probe: the cycle's other steps.
     snapshotAndSync: step('snapshotAndSync', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
-    takeSnapshot: step('takeSnapshot', (_v: string, snapshot: string) => ({ syncPoint: new Date().toISOString(), snapshot, sourceMtree: '/data/col1/prod' })),
     awaitSnapshot: step('awaitSnapshot', () => ({ replicatedAt: new Date().toISOString(), seconds: 0.1 })),
     expireSnapshots: step('expireSnapshots', () => ({ source: 'expired', replica: 'expired' })),
     backupHold: step('backupHold', () => {
@@ -204,8 +214,7 @@ describeTemporal('workflow logic with stub activities', () => {
   const phaseActivity: Array<[Phase, string, boolean]> = [
     ['PREFLIGHT', 'preflight', false],
     ['OPEN', 'openLink', true],
-    ['OPEN', 'takeSnapshot', true], // the link is up, the snapshot still being taken: the close path waits for it
-    ['REPLICATE', 'enableReplication', true],
+    ['REPLICATE', 'snapshotAndSync', true], // begun beside openLink; the link is up, the snapshot or sync still running
     ['CONVERGE', 'awaitSnapshot', true],
     ['LOCK', 'lockCopy', true],
     ['VALIDATE', 'validateCopy', true], // hashTree runs in CONVERGE too (the source, from the snapshot)
@@ -225,6 +234,19 @@ describeTemporal('workflow logic with stub activities', () => {
     expect(w.open).toBe(false);
     expect(w.calls.at(-1)).toBe('releaseVaultHold');
     expect(result.hold?.state).toBe('released');
+  });
+
+  test('OPEN fails while the snapshot and sync request still run beside it: they are stopped before the close path starts', async () => {
+    const w = new World();
+    w.failIn = 'openLink';
+    w.blockIn = 'snapshotAndSync';
+    const result = await withWorker(w, async (tq) => failed(await startCycle(tq)));
+    expect(result.outcome).toBe('failed');
+    expect(result.lastError).toContain('openLink failed (test)');
+    expect(w.events.indexOf('snapshotAndSync stopped')).toBeGreaterThan(-1);
+    expect(w.events.indexOf('snapshotAndSync stopped')).toBeLessThan(w.events.indexOf('closeLink'));
+    expect(w.calls).toContain('expireSnapshots'); // the snapshot it may have made is expired
+    expect(w.open).toBe(false);
   });
 
   test('the maxOpen timer forces the close path while CONVERGE never ends', async () => {
@@ -307,7 +329,7 @@ describeTemporal('workflow logic with stub activities', () => {
     expect(result.outcome).toBe('rejected');
     expect(result.decisions![0]).toMatchObject({ stage: 'before-open', state: 'rejected', timedOut: true, by: 'timeout' });
     expect(result.decisions![0].reason).toBe('no decision within 2s: rejected by default (before open, a timeout never opens the gap)');
-    for (const never of ['backupHold', 'openLink', 'takeSnapshot', 'snapshotAndSync', 'enableReplication', 'closeLink', 'lockCopy']) expect(w.calls).not.toContain(never);
+    for (const never of ['backupHold', 'openLink', 'snapshotAndSync', 'enableReplication', 'closeLink', 'lockCopy']) expect(w.calls).not.toContain(never);
     expect(w.open).toBe(false);
     expect(result.phases.map((p) => p.phase)).toEqual(['PREFLIGHT', 'RECORD']);
     expect(w.calls.at(-1)).toBe('releaseVaultHold');

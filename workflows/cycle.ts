@@ -37,7 +37,7 @@ import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;
 
-/** Cycles from here on take the sync-point snapshot while the link comes up (OPEN), not after it (REPLICATE). */
+/** Cycles from here on take the snapshot and ask for the sync while the link comes up, not after it. */
 export const SNAPSHOT_WITH_OPEN_PATCH = 'ir-6-snapshot-with-open';
 
 // Whether an error is worth retrying is the error's own classification, applied where it crosses into Temporal
@@ -55,7 +55,7 @@ const { preflight, recordReport, expireSnapshots } = proxyActivities<Activities>
 
 // Activities that open part of the gap: on abort the workflow waits until they have really stopped, so a
 // late `no shutdown` or `replication enable` can never land after the close path verified the gap shut.
-const { openLink, enableReplication, snapshotAndSync, takeSnapshot } = proxyActivities<Activities>({
+const { openLink, enableReplication, snapshotAndSync } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -241,20 +241,25 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       const snapshot = `ir-${status.copyId}`; // = snapshotNameFor(copyId) in activities/replication.ts
       // The snapshot outlives the cycle's worst case by a day, so it ends even if nobody can expire it.
       const snapshotRetention = policy.maxOpenSeconds + 86400;
-      let taken: Awaited<ReturnType<typeof takeSnapshot>> | undefined;
+      let taken: Awaited<ReturnType<typeof snapshotAndSync>> | undefined;
       if (patched(SNAPSHOT_WITH_OPEN_PATCH)) {
-        // The sync point is taken on the production DD while the link comes up: a snapshot needs no link, so it
-        // costs the exposure window nothing, and it touches nothing of the vault. Both must have stopped before
-        // anything else runs (allSettled): the close path then never races a step still running.
+        // REPLICATE starts with OPEN: the snapshot (the sync point, on the production DD), `replication enable` on
+        // the vault DD and the sync request need no link (replication waits for it), so they run while the link
+        // comes up and cost the window one round less. Nothing else runs until both have stopped (allSettled):
+        // the close path never races a late `replication enable`.
         snapshotRequested = true;
         status.snapshot = { name: snapshot, sourceMtree: '' };
-        const [opened, snap] = await Promise.allSettled([
-          openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds),
-          takeSnapshot(vaultId, snapshot, snapshotRetention),
-        ]);
-        if (opened.status === 'rejected') throw opened.reason;
-        if (snap.status === 'rejected') throw snap.reason;
-        taken = snap.value;
+        const replicatingScope = new CancellationScope(); // inside main: an abort or maxOpen cancels it too
+        const replicating = replicatingScope.run(() => snapshotAndSync(vaultId, snapshot, snapshotRetention));
+        const [opened] = await Promise.allSettled([openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds)]);
+        if (opened.status === 'rejected') {
+          replicatingScope.cancel();
+          await Promise.allSettled([replicating]); // until it has really stopped (WAIT_CANCELLATION_COMPLETED)
+          throw opened.reason;
+        }
+        status.gap = 'open';
+        enter('REPLICATE'); // the link is up; the snapshot or the sync request may still be finishing
+        taken = await replicating;
       } else {
         await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
       }
@@ -263,11 +268,9 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
       if (taken || patched('ir-6-snapshot-sync-point')) {
         // Point-in-time copies (issue 6): a snapshot defines the instant; the gap stays open only to move data.
         const order = policy.closeAfter ?? 'converge';
-        enter('REPLICATE');
         let sync = taken;
-        if (sync) {
-          await enableReplication(vaultId); // the sync point it reads is not used: the snapshot is the instant
-        } else {
+        if (!sync) {
+          enter('REPLICATE');
           snapshotRequested = true;
           status.snapshot = { name: snapshot, sourceMtree: '' };
           sync = await snapshotAndSync(vaultId, snapshot, snapshotRetention);
