@@ -30,7 +30,8 @@ export interface LinkController {
   kind: LinkControllerKind;
   /** What the link is made of (port or interface names), for messages. */
   parts: string[];
-  use<T>(fn: (s: LinkSession) => Promise<T>): Promise<T>;
+  /** `keepMs`: how long the session stays parked afterwards (openLink keeps it for closeLink). */
+  use<T>(fn: (s: LinkSession) => Promise<T>, opts?: { keepMs?: number }): Promise<T>;
 }
 
 export function linkController(access: VaultAccess): LinkController {
@@ -40,7 +41,7 @@ export function linkController(access: VaultAccess): LinkController {
     return {
       kind: 'dd-interface',
       parts: [iface],
-      use: (fn) =>
+      use: (fn, opts) =>
         access.withVaultDd((dd) =>
           fn({
             open: async () => {
@@ -51,6 +52,7 @@ export function linkController(access: VaultAccess): LinkController {
             state: async () => [await netInterfaceState(dd, iface)],
             persist: async () => undefined, // `net disable` is persistent on DD OS [S]
           }),
+          opts,
         ),
     };
   }
@@ -58,7 +60,7 @@ export function linkController(access: VaultAccess): LinkController {
   return {
     kind: 'switch',
     parts: sw.ports,
-    use: (fn) =>
+    use: (fn, opts) =>
       access.withSwitch((s) =>
         fn({
           open: (opts = {}) => s.setPorts(sw.ports, 'up', opts),
@@ -70,6 +72,7 @@ export function linkController(access: VaultAccess): LinkController {
             if (sw.saveConfig) await s.saveConfig();
           },
         }),
+        opts,
       ),
   };
 }

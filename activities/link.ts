@@ -47,7 +47,7 @@ export function linkActivities(deps: ActivityDeps) {
           }
           await ctx.sleep(50); // ours: poll fine, the device's link-up delay is what we wait for
         }
-      });
+      }, { keepMs: Math.min(left, 60) * 1000 }); // parked for closeLink: no login inside the window at CLOSE
     },
 
     /**

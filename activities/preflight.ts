@@ -67,6 +67,9 @@ export function preflightActivities(deps: ActivityDeps) {
       if (!rl.enabled) {
         throw new ConfigError(`vault ${vaultId}: retention lock is not enabled on ${access.vault.vault.copiesMtree}; enable it (mtree retention-lock enable) before running cycles`);
       }
+      // The production DD answers before the gap opens (a cycle that could not take its snapshot would open the
+      // gap for nothing); its clock, read here on a session the pool keeps, dates the sync point in OPEN.
+      await access.withSourceDd((dd) => dd.now());
       const gap = await gapIsOpen(deps, vaultId);
       return { policy, gapOpenAtStart: gap.open, gapDetail: gap.detail };
     },

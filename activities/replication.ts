@@ -34,7 +34,7 @@ export async function disableReplication(dd: DataDomainCli, contexts: string[]):
  * attempt does not look (one command less in the window): the name cannot exist yet.
  */
 async function takeSnapshotOn(dd: DataDomainCli, mtree: string, snapshot: string, retentionSeconds: number, attempt: number) {
-  const { now } = await dd.systemDate(); // first: the list below then reuses the clock it read
+  const now = await dd.now(); // the session's clock (read in PREFLIGHT): no command inside the window for it
   const existing = attempt > 1 ? (await dd.snapshotList(mtree)).find((s) => s.name === snapshot && !s.expired) : undefined;
   if (!existing) await dd.snapshotCreate(snapshot, mtree, retentionSeconds);
   return { syncPoint: (existing?.createdAt ?? now).toISOString(), snapshot, sourceMtree: mtree };

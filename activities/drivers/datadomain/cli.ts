@@ -43,6 +43,8 @@ export interface DataDomainCli {
   readonly label: string;
   run(cmd: string, opts?: RunOptions): Promise<string>;
   systemDate(): Promise<SystemDate>;
+  /** The device's time now: its last `system show date` on this session (at most 10 min old) advanced by ours. */
+  now(): Promise<Date>;
   replicationEnable(dest: string): Promise<string>;
   replicationDisable(dest: string): Promise<string>;
   replicationSync(dest: string): Promise<string>;
@@ -136,6 +138,10 @@ class DdCli implements DataDomainCli {
     const d = parseSystemDate(raw, new Date(hostNow));
     this.clock = { skewMs: d.now.getTime() - hostNow, offsetMinutes: d.offsetMinutes, at: hostNow };
     return { now: d.now, zone: d.zone, raw: d.raw, offsetMinutes: d.offsetMinutes };
+  }
+
+  async now(): Promise<Date> {
+    return (await this.deviceClock()).now;
   }
 
   /** The device clock: its own `system show date`, cached briefly and advanced by the local clock. */
