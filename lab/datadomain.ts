@@ -334,7 +334,7 @@ export class DdCli {
       }
       if (!single) fs.mkdirSync(tmp, { recursive: true }); // an empty source still makes its folder
       if (!single) for (const d of listDirs(src.abs)) fs.mkdirSync(path.join(tmp, d), { recursive: true }); // and empty subfolders
-      this.ctx.retention?.assertMutable(dst.rel, 'rename'); // never over a locked file (through the retention guard)
+      if (dst.m.kind === 'retention') this.ctx.retention?.assertMutable(dst.rel, 'rename'); // never over a locked file
       if (fs.existsSync(dst.abs)) return fail(`Destination path "${dstPath}" already exists.`);
       if (single) {
         fs.linkSync(tmp, dst.abs); // fails if the name was taken meanwhile

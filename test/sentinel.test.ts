@@ -277,7 +277,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
     });
   });
 
-  test('error boundary: a DD channel cut during REPLICATE is retried and the cycle completes; a rejected login fails at once', async () => {
+  test('error boundary: a DD channel cut at `replication enable` (REPLICATE, begun beside OPEN) is retried and the cycle completes; a rejected login fails at once', async () => {
     await lab({});
     const tq = `boundary-${seq}`;
     t.lab.addFault({ device: 'vault-dd', match: '^replication enable', kind: 'drop', times: 1 });
