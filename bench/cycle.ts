@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startLab, type LabEndpoints } from '../lab';
 import { labVaultConfig } from '../lab/vault-config';
+import { startProfiler } from './profile';
 import { parseConfig } from '../config/load';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
@@ -182,23 +183,6 @@ function procCpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
-}
-
-/** A CPU profile of this process (the worker) through the inspector; stop() writes it for Chrome DevTools. */
-async function startProfiler(): Promise<{ stop: (file: string) => Promise<void> }> {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile: p } = await session.post('Profiler.stop');
-      mkdirSync(resolve(file, '..'), { recursive: true });
-      writeFileSync(file, JSON.stringify(p));
-      session.disconnect();
-    },
-  };
 }
 
 const pct = (xs: number[], p: number) => {

@@ -6,9 +6,9 @@
  *
  *   tsx bench/lab-fleet.ts '{"dir": "/tmp/x", "count": 20, "mib": 10, "bandwidth": 33554432}'
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../lab';
+import { startProfiler } from './profile';
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2] ?? '{}') as { dir: string; count: number; mib: number; files?: number; bandwidth: number; profile?: string };
@@ -39,15 +39,8 @@ async function main(): Promise<void> {
   }
   if (o.profile) {
     // Profile what the labs do while the vaults cycle (not their seeding): written when the benchmark ends.
-    const { Session } = await import('node:inspector/promises');
-    const session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-    stopProfile = async () => {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(o.profile!, JSON.stringify(profile));
-    };
+    const profiler = await startProfiler();
+    stopProfile = () => profiler.stop(o.profile!);
   }
   process.stdout.write(`${JSON.stringify({ endpoints: labs.map((l) => l.endpoints), pid: process.pid })}\n`);
 }

@@ -13,17 +13,14 @@ export class Terminal {
   private skipLf = false;
   private eof = false;
   private waiter: { resolve: (l: string | null) => void; echo: boolean; key?: boolean } | null = null;
-  /** Cuts the whole SSH connection at once, as a device reboot or a cable pull would (set by the server). */
-  set dropConnection(drop: () => void) {
-    this.drop = drop;
+  /** Set by the server: cuts this terminal's whole SSH connection. */
+  onDrop: () => void = () => undefined;
+
+  /** Cuts the whole SSH connection at once, as a device reboot or a cable pull would; what was written goes first. */
+  dropConnection(): void {
+    this.flush();
+    this.onDrop();
   }
-  get dropConnection(): () => void {
-    return () => {
-      this.flush(); // what was written before the cut went out before it
-      this.drop();
-    };
-  }
-  private drop: () => void = () => undefined;
   /** Characters that end a line at once and stay in it (a router's `?` help), set by the device. */
   helpKeys = '';
 
@@ -224,7 +221,7 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
         session.on('shell', (accept) => {
           const stream = accept();
           const term = new Terminal(stream, true, o.crlf || pty);
-          term.dropConnection = () => drop(client);
+          term.onDrop = () => drop(client);
           o.handler.shell(term).then(
             () => term.exit(0),
             (err: Error) => {
@@ -236,7 +233,7 @@ export async function startSshDevice(o: SshDeviceOptions): Promise<SshDevice> {
         session.on('exec', (accept, _reject, info) => {
           const stream = accept();
           const term = new Terminal(stream, false, o.crlf);
-          term.dropConnection = () => drop(client);
+          term.onDrop = () => drop(client);
           log(`${o.name}: exec ${info.command}`);
           o.handler.exec(info.command, term).then(
             (code) => term.exit(code),

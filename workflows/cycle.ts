@@ -262,8 +262,8 @@ export async function isolatedRecoveryCycle(vaultId: string, policyIn: Partial<C
         taken = await replicating;
       } else {
         await openLink(vaultId, policy.linkUpTimeoutSeconds, policy.maxOpenSeconds);
+        status.gap = 'open';
       }
-      status.gap = 'open';
 
       if (taken || patched('ir-6-snapshot-sync-point')) {
         // Point-in-time copies (issue 6): a snapshot defines the instant; the gap stays open only to move data.
