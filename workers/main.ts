@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ensureSearchAttributes } from '../clients/search-attributes';
+import { ensureSearchAttributes } from './search-attributes';
 import { loadConfig } from '../config/load';
 import { promote, promotePolicy } from './deployment';
 import { ensureSentinels } from './sentinels';
