@@ -9,7 +9,7 @@ import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { runStatus } from './history';
 import { gapIncidentSummary, recordGapIncident } from './incidents';
-import type { Holder, Incident } from '../workflows/messages';
+import type { Holder, Incident } from '../workflows/sentinel-messages';
 
 export function sentinelActivities(deps: ActivityDeps) {
   return {
