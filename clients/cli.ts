@@ -52,6 +52,8 @@ export interface ConnectionOptions {
   tlsKeyPath?: string;
   tlsCaPath?: string;
   tlsServerName?: string;
+  /** Where a TLS setting came from when it was the config file's (`temporal.tls.certFile (config/stack.yaml)`). */
+  origins?: Partial<Record<'tlsCertPath' | 'tlsKeyPath' | 'tlsCaPath' | 'tlsServerName', string>>;
 }
 
 export interface GlobalOptions {

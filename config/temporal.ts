@@ -51,29 +51,75 @@ export function temporalConnectionOptions(config: Pick<Config, 'temporal'>, env:
   };
 }
 
+export type TlsField = 'caFile' | 'certFile' | 'keyFile' | 'serverName';
+/** What to tell the operator to check, per TLS setting: the config fields by default, irctl's flags otherwise. */
+export const CONFIG_TLS_NAMES: Record<TlsField, string> = {
+  caFile: 'temporal.tls.caFile',
+  certFile: 'temporal.tls.certFile',
+  keyFile: 'temporal.tls.keyFile',
+  serverName: 'temporal.tls.serverName',
+};
+
 /**
- * A connect error in words an operator can act on: which side refused and which config field to check.
- * `source` names where the settings came from (a config file's `temporal.tls.*`, or irctl's flags).
+ * Our own TLS handshake with the settings that just failed: the SDK's clients say little (grpc-js only "Failed
+ * to connect before the deadline"), node:tls says which side refused and why. With TLS 1.3 a refused client
+ * certificate arrives as an alert after the handshake, so the probe waits briefly for it.
  */
-export function explainConnectError(err: unknown, o: { address: string; tls?: TemporalTls | boolean }, source = 'temporal.tls'): Error {
-  const text = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
-  const lower = text.toLowerCase();
-  const field = (name: string) => (source === 'temporal.tls' ? `temporal.tls.${name}` : name);
+export async function probeTls(address: string, tls: TemporalTls, timeoutMs = 3000): Promise<string> {
+  const { connect } = await import('node:tls');
+  const i = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: address.slice(0, i),
+      port: Number(address.slice(i + 1)),
+      servername: tls.serverNameOverride,
+      ca: tls.serverRootCACertificate,
+      cert: tls.clientCertPair?.crt,
+      key: tls.clientCertPair?.key,
+      ALPNProtocols: ['h2'],
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const done = (result: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    timer = setTimeout(() => done('timeout'), timeoutMs);
+    socket.once('secureConnect', () => {
+      // HTTP/2 preface: a server that kept the connection after it read our certificate answers with SETTINGS.
+      socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00');
+      socket.once('data', () => done('accepted'));
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => done(`${err.code ?? ''} ${err.message}`.trim()));
+    socket.once('end', () => done('closed by the server'));
+  });
+}
+
+/**
+ * A connect error in words an operator can act on: which side refused and which setting to check (`names`: the
+ * config fields by default, irctl's flags when they gave the setting). Probes the handshake itself for details.
+ */
+export async function explainConnectError(err: unknown, o: { address: string; tls?: TemporalTls }, names: Record<TlsField, string> = CONFIG_TLS_NAMES): Promise<Error> {
+  const text = err instanceof Error ? err.message : String(err);
+  const probe = o.tls ? await probeTls(o.address, o.tls).catch((e: Error) => e.message) : '';
+  const seen = `${text} ${probe}`.toLowerCase();
   let hint: string;
-  if (!o.tls) {
-    hint = /handshake|eof|reset|closed|protocol|http2|frame|unavailable/.test(lower)
-      ? `the server may require TLS: set ${field('caFile')}, ${field('certFile')} and ${field('keyFile')}`
-      : 'is the server running at that address? (TEMPORAL_ADDRESS / temporal.address)';
-  } else if (/certificate ?required|bad ?certificate|unknown ?ca|alert|handshake failure|peer.*cert|certificaterequired|badcertificate|unknownca/.test(lower) && !/invalid ?peer ?certificate|unknownissuer|self[- ]signed|notvalidforname|hostname|subject ?alt|san/.test(lower)) {
-    hint = `TLS handshake refused by ${o.address}: the server did not accept our client certificate; check ${field('certFile')} / ${field('keyFile')} (a certificate from the server's client CA)`;
-  } else if (/notvalidforname|hostname|subject ?alt|not valid for|does not match|san|ip address mismatch|altname/.test(lower)) {
-    hint = `the server's certificate is not valid for the name we asked for: check ${field('serverName')} (the stack's frontend is temporal-frontend)`;
-  } else if (/unknownissuer|unknown issuer|self[- ]signed|unable to (get|verify)|invalid ?peer ?certificate|untrusted|certificate verify/.test(lower)) {
-    hint = `the server's certificate is not signed by our CA: check ${field('caFile')}`;
-  } else if (/handshake|tls|ssl|reset|eof|closed/.test(lower)) {
-    hint = `TLS handshake refused by ${o.address}: check ${field('certFile')} / ${field('keyFile')} (our client certificate), ${field('caFile')} and ${field('serverName')}`;
+  if (/econnrefused|enotfound|ehostunreach/.test(seen)) {
+    hint = 'nothing answers there: is the server running? (temporal.address / TEMPORAL_ADDRESS)';
+  } else if (!o.tls) {
+    hint = `the server may require TLS: set ${names.caFile}, ${names.certFile} and ${names.keyFile}`;
+  } else if (/altname|notvalidforname|not valid for name|hostname/.test(seen)) {
+    hint = `the server's certificate is not valid for the name we asked for (${o.tls.serverNameOverride ?? o.address}): check ${names.serverName}`;
+  } else if (/unknownissuer|unable_to_verify|unable to verify|self_signed|self-signed|unable_to_get_issuer|cert_untrusted/.test(seen)) {
+    hint = `the server's certificate is not signed by the CA we trust: check ${names.caFile}`;
+  } else if (/certificate required/.test(seen) || (!o.tls.clientCertPair && /alert|closed|broken pipe|reset/.test(seen))) {
+    hint = `TLS handshake refused by ${o.address}: the server requires a client certificate; set ${names.certFile} / ${names.keyFile}`;
+  } else if (/alert|bad certificate|unknown ca|broken pipe|closed|reset/.test(seen)) {
+    hint = `TLS handshake refused by ${o.address}: the server does not accept our client certificate; check ${names.certFile} / ${names.keyFile} (it must come from the server's client CA)`;
   } else {
-    hint = 'is the server running at that address? (TEMPORAL_ADDRESS / temporal.address)';
+    hint = `check ${names.certFile}, ${names.caFile} and ${names.serverName}`;
   }
-  return new Error(`cannot connect to Temporal at ${o.address}: ${hint} (${text.trim().split('\n')[0]})`);
+  // The probe's error code (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE ...) says it best.
+  const detail = probe && probe !== 'accepted' ? `TLS: ${/^[A-Z0-9_]+ /.test(probe) ? probe.split(' ')[0] : probe.slice(0, 120)}` : text.split('\n')[0].slice(0, 200);
+  return new Error(`cannot connect to Temporal at ${o.address}: ${hint} (${detail})`);
 }

@@ -16,6 +16,8 @@ export const CODEC_ENTRY = resolve(ROOT, 'codec/main.ts');
 export const CODEC_KEY = { id: '2026-12', file: join(dirs.keys, '2026-12.key') };
 export const LAB_CONTROL_PORT = 2299;
 export const codecAvailable = () => existsSync(CODEC_ENTRY);
+/** The worker serves Prometheus metrics once the metrics module (issue 17, H4) is in the tree. */
+export const workerMetricsAvailable = () => ['workers/metrics.ts', 'activities/metrics.ts'].some((f) => existsSync(resolve(ROOT, f)));
 
 const tsNode = (script: string, args: string[] = []): Pick<ProcessSpec, 'command' | 'args' | 'cwd'> => ({
   command: process.execPath,
@@ -62,7 +64,7 @@ export function workerSpec(): ProcessSpec {
     name: 'worker',
     ...tsNode('workers/main.ts'),
     env: { ...process.env, IR_CONFIG: STACK_CONFIG, IR_METRICS_BIND: `${HOST}:${ports.projectWorkerMetrics}`, TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' },
-    port: ports.projectWorkerMetrics,
+    port: workerMetricsAvailable() ? ports.projectWorkerMetrics : undefined,
   };
 }
 

@@ -68,7 +68,8 @@ export function temporalSpecs(serverBin: string): ProcessSpec[] {
     args: ['--root', dirs.temporal, '--config', 'config', '--env', 'stack', '--allow-no-auth', 'start', '--service', p.service],
     cwd: dirs.temporal,
     env: serverEnv(p),
-    port: p.ports.grpc,
+    // The worker service serves no gRPC (it only joins the ring): its membership port shows it is up.
+    port: p.service === 'worker' ? p.ports.membership : p.ports.grpc,
   }));
 }
 
@@ -103,7 +104,7 @@ export async function ensureTemporal(serverBin: string, log: (l: string) => void
   writeConfig();
   for (const spec of temporalSpecs(serverBin)) {
     const { pid, started } = ensureProcess(spec);
-    log(`${spec.name} ${started ? 'started' : 'already running'} (pid ${pid}, gRPC ${spec.port})`);
+    log(`${spec.name} ${started ? 'started' : 'already running'} (pid ${pid}, port ${spec.port})`);
   }
   let connection: Connection | undefined;
   await waitReady('temporal-frontend', async () => {

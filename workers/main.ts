@@ -16,12 +16,12 @@ async function run() {
   const { address, namespace, tls } = temporalConnectionOptions(config);
   // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
-  const admin = await Connection.connect({ address, tls }).catch((err) => {
-    throw explainConnectError(err, { address, tls });
+  const admin = await Connection.connect({ address, tls }).catch(async (err) => {
+    throw await explainConnectError(err, { address, tls });
   });
   await ensureSearchAttributes(admin, namespace);
-  const connection = await NativeConnection.connect({ address, tls }).catch((err) => {
-    throw explainConnectError(err, { address, tls });
+  const connection = await NativeConnection.connect({ address, tls }).catch(async (err) => {
+    throw await explainConnectError(err, { address, tls });
   });
   const worker = await createWorker({
     connection,
