@@ -78,13 +78,12 @@ export async function probeTls(address: string, tls: TemporalTls, timeoutMs = 30
       key: tls.clientCertPair?.key,
       ALPNProtocols: ['h2'],
     });
-    let timer: NodeJS.Timeout | undefined;
     const done = (result: string) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(result);
     };
-    timer = setTimeout(() => done('timeout'), timeoutMs);
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
     socket.once('secureConnect', () => {
       // HTTP/2 preface: a server that kept the connection after it read our certificate answers with SETTINGS.
       socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00');
