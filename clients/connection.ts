@@ -82,6 +82,7 @@ export function withConfigFile(o: ConnectionOptions, explicit: Set<keyof Connect
   if (t.address && !explicit.has('address')) out.address = t.address;
   if (t.namespace && !explicit.has('namespace')) out.namespace = t.namespace;
   if (t.tls) {
+    out.tlsConfigFile = path;
     if (!explicit.has('tls')) out.tls = true;
     for (const [field, key] of CONFIG_TLS) {
       const value = t.tls[field];
@@ -115,10 +116,15 @@ function tlsConfig(o: ConnectionOptions) {
   };
 }
 
-/** What an error should tell the operator to check: the config field when it came from there, else the flag. */
+/**
+ * What an error should tell the operator to check: the config field when the setting came from the file (or is
+ * missing from a file that configures TLS), else the flag.
+ */
 function settingNames(o: ConnectionOptions): Record<TlsField, string> {
   const flags = { tlsCaPath: '--tls-ca-path', tlsCertPath: '--tls-cert-path', tlsKeyPath: '--tls-key-path', tlsServerName: '--tls-server-name' } as const;
-  return Object.fromEntries(CONFIG_TLS.map(([field, key]) => [field, o.origins?.[key] ?? flags[key]])) as Record<TlsField, string>;
+  const name = (field: TlsField, key: keyof typeof flags) =>
+    o.origins?.[key] ?? (!o[key] && o.tlsConfigFile ? `temporal.tls.${field} (${o.tlsConfigFile})` : flags[key]);
+  return Object.fromEntries(CONFIG_TLS.map(([field, key]) => [field, name(field, key)])) as Record<TlsField, string>;
 }
 
 /** Runs `fn` with a connected client and closes the connection afterwards. */
