@@ -108,7 +108,7 @@ describe.each(['client', 'native'] as const)('a refused handshake through the SD
 
 describe('irctl: the config file supplies the connection, flags and TEMPORAL_* override it', () => {
   const config = () =>
-    stackConfig({ address: address, tls: { caFile: join(ours, 'ca.crt'), certFile: 'ours/worker.crt', keyFile: 'ours/worker.key', serverName: 'temporal-frontend' } });
+    stackConfig({ address, tls: { caFile: join(ours, 'ca.crt'), certFile: 'ours/worker.crt', keyFile: 'ours/worker.key', serverName: 'temporal-frontend' } });
 
   test('--config fills address and TLS, paths relative to the file', () => {
     const { globals } = splitGlobalOptions(['--config', config(), 'status', 'lab-vault'], {});
