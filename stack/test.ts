@@ -18,6 +18,7 @@ import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, ports, ROOT, STACK_CONFIG
 import { caFile, certFiles, issue, makeCa } from './pki';
 import { PROMETHEUS_URL } from './prometheus';
 import { TEMPORAL_PROCESSES } from './temporal-server';
+import { CODEC_URL, UI_URL } from './ui';
 
 interface Run {
   code: number | null;
@@ -215,6 +216,17 @@ const CHECKS: Check[] = [
         lines.push(`${c.name}: exit ${r.code}, ${why.replace(/\\"/g, '"').slice(0, 160)}`);
       }
       return lines.join('\n      ');
+    },
+  },
+  {
+    name: 'the Web UI reaches the frontend over mTLS and points the browser at the codec server',
+    async run() {
+      const settings = (await (await fetch(`${UI_URL}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+      assert(settings.Codec.Endpoint === CODEC_URL, `UI codec endpoint ${settings.Codec.Endpoint}, want ${CODEC_URL}`);
+      const list = (await (await fetch(`${UI_URL}/api/v1/namespaces/default/workflows?query=${encodeURIComponent('IrVault="lab-vault"')}`)).json()) as { executions?: Array<{ execution: { workflowId: string } }> };
+      const ids = (list.executions ?? []).map((e) => e.execution.workflowId);
+      assert(ids.includes(cycleWorkflowId('lab-vault')), `the UI lists ${ids.join(', ') || 'nothing'} for IrVault="lab-vault"`);
+      return `${UI_URL}: ${ids.length} executions for IrVault="lab-vault"; codec endpoint ${settings.Codec.Endpoint}`;
     },
   },
   {
