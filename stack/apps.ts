@@ -16,6 +16,7 @@ export const CODEC_ENTRY = resolve(ROOT, 'codec/main.ts');
 export const CODEC_KEY = { id: '2026-12', file: join(dirs.keys, '2026-12.key') };
 export const LAB_CONTROL_PORT = 2299;
 export const codecAvailable = () => existsSync(CODEC_ENTRY);
+export const codecTokenFile = () => join(STATE, 'secrets', 'codec-token');
 /** The worker serves Prometheus metrics once the metrics module (issue 17, H4) is in the tree. */
 export const workerMetricsAvailable = () => ['workers/metrics.ts', 'activities/metrics.ts'].some((f) => existsSync(resolve(ROOT, f)));
 
@@ -36,7 +37,7 @@ function ensureCodecSecrets(): string {
     const r = spawnSync(process.execPath, ['--import', 'tsx', CODEC_ENTRY, 'keygen', '--out', CODEC_KEY.file], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`codec keygen failed: ${r.stderr || r.stdout}`);
   }
-  const token = join(STATE, 'secrets', 'codec-token');
+  const token = codecTokenFile();
   if (!existsSync(token)) {
     mkdirSync(join(STATE, 'secrets'), { recursive: true, mode: 0o700 });
     writeFileSync(token, randomBytes(32).toString('hex'), { mode: 0o600 });

@@ -88,3 +88,9 @@ export function ensurePki(dir = dirs.pki): string[] {
   }
   return made;
 }
+
+// `node --import tsx stack/pki.ts DIR`: the same CA and certificates for docker-compose's one-shot pki job.
+if (require.main === module) {
+  const made = ensurePki(process.argv[2] ?? dirs.pki);
+  console.log(made.length ? `made ${made.join(', ')} in ${process.argv[2] ?? dirs.pki}` : 'certificates already there');
+}

@@ -16,7 +16,7 @@ export const DATABASES = [
   { name: 'temporal', schema: 'postgresql/v12/temporal' },
   { name: 'temporal_visibility', schema: 'postgresql/v12/visibility' },
 ];
-const passwordFile = () => join(STATE, 'secrets', 'pg-password');
+export const passwordFile = () => join(STATE, 'secrets', 'pg-password');
 
 export function pgBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
