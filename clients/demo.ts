@@ -14,14 +14,14 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { ensureTemporalCli } from './temporal-cli';
 import { startDevServer, type DevServer } from './devserver';
-import { ensureSearchAttributes } from './search-attributes';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startLab, type Lab } from '../lab';
 import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';
 import { temporalConnectionOptions } from '../config/temporal';
-import { runningLab } from '../stack/lab-client';
-import { UI_URL as STACK_UI_URL } from '../stack/ui';
+import { runningStack, type RunningStack } from './running-stack';
 import { createWorker } from '../workers/worker';
+import { promote } from '../workers/deployment';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/messages';
 
@@ -86,10 +86,12 @@ async function main(): Promise<number> {
   let address = process.env.TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEMPORAL_UI_URL;
   let tls: ReturnType<typeof temporalConnectionOptions>['tls'];
+  let stack: RunningStack | undefined;
   if (args.stack) {
+    stack = runningStack();
     CONFIG = process.env.IR_CONFIG ?? 'config/stack.yaml';
     ({ address, tls } = temporalConnectionOptions(loadConfig(CONFIG)));
-    uiUrl ??= STACK_UI_URL;
+    uiUrl ??= stack.endpoints.ui;
     say(`on the stack: ${address} over mTLS (${CONFIG}); its lab and worker run the cycle`);
   }
   try {
@@ -118,8 +120,8 @@ async function main(): Promise<number> {
     const vaultConfig = config.vaults.find((v) => v.id === VAULT) ?? config.vaults[0];
     const gap = vaultConfig.link.controller === 'dd-interface' ? 'dd-interface' : 'switch';
     if (!args.stack) say(`starting the lab simulators (switches, production and vault Data Domains) in .lab/${args.writeRate > 0 ? `; production written at ${(args.writeRate / 1048576).toFixed(1)} MiB/s (--write-rate 0 to stop it)` : ''}`);
-    const lab: Pick<Lab, 'endpoints' | 'ransomware'> = args.stack
-      ? runningLab()
+    const lab: Pick<RunningStack['lab'], 'endpoints' | 'ransomware'> = stack
+      ? stack.lab
       : await startLab({
           dir: resolve('.lab'),
           gap,
@@ -186,11 +188,16 @@ async function main(): Promise<number> {
       cleanups.push(() => native.close());
       const worker = await createWorker({ connection: native, config });
       say(`worker on task queue ${TASK_QUEUE}`);
-      outcome = await worker.runUntil(cycle);
+      outcome = await worker.runUntil(async () => {
+        // New cycles start on this build (workers/deployment.ts); one pinned to an older build finishes on it.
+        const version = worker.options.workerDeploymentOptions?.version;
+        if (version) say(`deployment: ${await promote(client, version, 'always')}`);
+        return cycle();
+      });
     }
 
     // The lab's own view of the gap: the switch ports, or the vault DD's interface when that is the gap.
-    const view = args.stack ? await runningLab().state() : undefined;
+    const view = stack ? await stack.lab.state() : undefined;
     const ddInterface = view && vaultConfig.link.controller === 'dd-interface' ? view.ddInterfaces['vault-dd']?.[vaultConfig.link.interface] : undefined;
     const portsDown = view
       ? (gap === 'dd-interface' ? ddInterface === 'down' : view.vaultPortsDown)

@@ -7,7 +7,8 @@
  * --status prints each process (pid, alive, port, log) and exits 1 if one is down; --stop stops them all by pid;
  * --reset stops them and deletes .stack/ (the Go builds stay cached in ~/.cache/isolated-recovery).
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { codecAvailable, codecSpec, labSpec, LAB_CONTROL_PORT, workerSpec, workerStarted } from './apps';
 import { ensureBinaries } from './binaries';
 import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, ports, STACK_CONFIG } from './layout';
@@ -46,6 +47,8 @@ export async function startStack(): Promise<void> {
   await startOne(labSpec(), () => portOpen(LAB_CONTROL_PORT), `lab control on ${HOST}:${LAB_CONTROL_PORT}`, 120000);
   await startOne(workerSpec(), async () => workerStarted(), 'the worker polling its task queue', 120000);
   await startOne(prometheusSpec(), async () => (await fetch(`${PROMETHEUS_URL}/-/ready`)).ok, `${PROMETHEUS_URL}/-/ready`);
+  // Where things are, for clients that do not import the stack (the demo's --stack).
+  writeFileSync(join(dirs.state, 'endpoints.json'), JSON.stringify({ frontend: FRONTEND_ADDRESS, ui: UI_URL, codec: CODEC_URL, prometheus: PROMETHEUS_URL, labDir: dirs.lab }, null, 2) + '\n');
   const cli = certFiles('cli');
   say(`stack up in ${Math.round((Date.now() - t0) / 1000)} s`);
   console.log(

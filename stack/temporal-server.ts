@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ensureSearchAttributes } from '../clients/search-attributes';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, ports, ROOT } from './layout';
 import { caFile, certFiles } from './pki';
 import { pgPassword, PG_USER } from './postgres';
