@@ -9,10 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_CONFIG } from '../config/load';
-import { temporalConnectionFields } from '../config/schema';
+import { configSchema } from '../config/schema';
 import { explainConnectError, type TlsField } from '../config/temporal';
 import { CliError, ExitCode, type ConnectionOptions } from './cli';
 
@@ -73,11 +72,12 @@ export function withConfigFile(o: ConnectionOptions, explicit: Set<keyof Connect
     throw new CliError(`--config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.USAGE);
   }
   if (!raw?.temporal) return o;
-  const parsed = z.strictObject(temporalConnectionFields).safeParse(raw.temporal);
+  // The file's whole temporal section, as the schema has it (connection and whatever else it holds).
+  const parsed = configSchema.shape.temporal.safeParse(raw.temporal);
   if (!parsed.success) {
     throw new CliError(`${path} is not a valid vault configuration:\n${parsed.error.issues.map((i) => `  temporal.${i.path.join('.')}: ${i.message}`).join('\n')}`, ExitCode.USAGE);
   }
-  const t = parsed.data;
+  const t = parsed.data!;
   const out: ConnectionOptions = { ...o, origins: { ...o.origins } };
   if (t.address && !explicit.has('address')) out.address = t.address;
   if (t.namespace && !explicit.has('namespace')) out.namespace = t.namespace;
