@@ -265,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
       results.push({ name: check.name, ok: true, ms: Date.now() - t0, detail });
     } catch (err) {
       results.push({ name: check.name, ok: false, ms: Date.now() - t0, detail: (err as Error).message });
-      if (results.length === 1) break; // the stack did not start: nothing else can hold
+      if (check === CHECKS[0]) break; // the stack did not start: nothing else can hold
     }
     const last = results.at(-1)!;
     console.log(`${last.ok ? 'ok  ' : 'FAIL'} ${last.name} (${(last.ms / 1000).toFixed(1)} s)\n      ${last.detail}`);
