@@ -4,7 +4,7 @@
  * .stack/temporal/config/stack.yaml) and per-process ports through the environment, as docker.yaml does.
  * Then the `default` namespace and the project's search attributes, over mTLS like any client.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
@@ -75,7 +75,6 @@ export function temporalSpecs(serverBin: string): ProcessSpec[] {
 
 /** A TLS connection to the frontend as `client` (a certificate of .stack/pki). */
 export async function connectAs(client: string, opts: { connectTimeout?: number } = {}): Promise<Connection> {
-  const { readFileSync } = await import('node:fs');
   const files = certFiles(client);
   return Connection.connect({
     address: FRONTEND_ADDRESS,
