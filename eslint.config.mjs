@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.lab/**', '.evidence/**', 'bench/out/**', '.scratch/**', 'scripts/**', 'bin/**', '*.js', '*.mjs'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.lab/**', '.evidence/**', 'bench/out/**', '.scratch/**', '.stack/**', 'scripts/**', 'bin/**', '*.js', '*.mjs'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

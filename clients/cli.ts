@@ -52,6 +52,10 @@ export interface ConnectionOptions {
   tlsKeyPath?: string;
   tlsCaPath?: string;
   tlsServerName?: string;
+  /** Where a TLS setting came from when it was the config file's (`temporal.tls.certFile (config/stack.yaml)`). */
+  origins?: Partial<Record<'tlsCertPath' | 'tlsKeyPath' | 'tlsCaPath' | 'tlsServerName', string>>;
+  /** The config file whose temporal.tls section is in use (a setting missing there is named as its field). */
+  tlsConfigFile?: string;
 }
 
 export interface GlobalOptions {

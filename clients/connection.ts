@@ -2,10 +2,17 @@
  * Connecting irctl to Temporal the way the `temporal` CLI does: --address/TEMPORAL_ADDRESS,
  * --namespace/TEMPORAL_NAMESPACE, --api-key/TEMPORAL_API_KEY, --tls/TEMPORAL_TLS, --tls-cert-path/
  * TEMPORAL_TLS_CERT, --tls-key-path/TEMPORAL_TLS_KEY, --tls-ca-path/TEMPORAL_TLS_CA,
- * --tls-server-name/TEMPORAL_TLS_SERVER_NAME. The client library is loaded here, on first use only.
+ * --tls-server-name/TEMPORAL_TLS_SERVER_NAME. What none of those sets comes from the vault config file's
+ * `temporal` section (address, namespace, tls: config/temporal.ts), so `--config config/stack.yaml` is enough
+ * for the stack. The client library is loaded here, on first use only.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
+import { DEFAULT_CONFIG } from '../config/load';
+import { configSchema } from '../config/schema';
+import { explainConnectError, type TlsField } from '../config/temporal';
 import { CliError, ExitCode, type ConnectionOptions } from './cli';
 
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
@@ -38,6 +45,55 @@ export const CONNECTION_FLAGS: Record<string, keyof ConnectionOptions> = {
   '--tls-server-name': 'tlsServerName',
 };
 
+/** The connection settings given by flags or TEMPORAL_* variables (they win over the config file). */
+export function explicitFromEnv(env: NodeJS.ProcessEnv): Set<keyof ConnectionOptions> {
+  const byEnv: Array<[string, keyof ConnectionOptions]> = [
+    ['TEMPORAL_ADDRESS', 'address'], ['TEMPORAL_NAMESPACE', 'namespace'], ['TEMPORAL_TLS', 'tls'], ['TEMPORAL_TLS_CERT', 'tlsCertPath'],
+    ['TEMPORAL_TLS_KEY', 'tlsKeyPath'], ['TEMPORAL_TLS_CA', 'tlsCaPath'], ['TEMPORAL_TLS_SERVER_NAME', 'tlsServerName'],
+  ];
+  return new Set(byEnv.filter(([v]) => env[v]).map(([, k]) => k));
+}
+
+const CONFIG_TLS: Array<[TlsField, 'tlsCaPath' | 'tlsCertPath' | 'tlsKeyPath' | 'tlsServerName']> = [
+  ['caFile', 'tlsCaPath'], ['certFile', 'tlsCertPath'], ['keyFile', 'tlsKeyPath'], ['serverName', 'tlsServerName'],
+];
+
+/**
+ * Fills what flags and environment left unset from the config file's `temporal` section (paths relative to
+ * the file). Only that section is read here; the default config without one changes nothing.
+ */
+export function withConfigFile(o: ConnectionOptions, explicit: Set<keyof ConnectionOptions>, configPath: string | undefined): ConnectionOptions {
+  const path = configPath ?? DEFAULT_CONFIG;
+  if (!configPath && !existsSync(path)) return o;
+  let raw: { temporal?: unknown } | null;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(`--config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.USAGE);
+  }
+  if (!raw?.temporal) return o;
+  // The file's whole temporal section, as the schema has it (connection and whatever else it holds).
+  const parsed = configSchema.shape.temporal.safeParse(raw.temporal);
+  if (!parsed.success) {
+    throw new CliError(`${path} is not a valid vault configuration:\n${parsed.error.issues.map((i) => `  temporal.${i.path.join('.')}: ${i.message}`).join('\n')}`, ExitCode.USAGE);
+  }
+  const t = parsed.data!;
+  const out: ConnectionOptions = { ...o, origins: { ...o.origins } };
+  if (t.address && !explicit.has('address')) out.address = t.address;
+  if (t.namespace && !explicit.has('namespace')) out.namespace = t.namespace;
+  if (t.tls) {
+    out.tlsConfigFile = path;
+    if (!explicit.has('tls')) out.tls = true;
+    for (const [field, key] of CONFIG_TLS) {
+      const value = t.tls[field];
+      if (!value || explicit.has(key)) continue;
+      out[key] = field === 'serverName' || isAbsolute(value) ? value : resolve(dirname(path), value);
+      out.origins![key] = `temporal.tls.${field} (${path})`;
+    }
+  }
+  return out;
+}
+
 function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
@@ -53,16 +109,30 @@ function tlsConfig(o: ConnectionOptions) {
   }
   return {
     serverNameOverride: o.tlsServerName,
-    serverRootCACertificate: o.tlsCaPath ? readPem(o.tlsCaPath, '--tls-ca-path') : undefined,
-    clientCertPair: o.tlsCertPath && o.tlsKeyPath ? { crt: readPem(o.tlsCertPath, '--tls-cert-path'), key: readPem(o.tlsKeyPath, '--tls-key-path') } : undefined,
+    serverRootCACertificate: o.tlsCaPath ? readPem(o.tlsCaPath, o.origins?.tlsCaPath ?? '--tls-ca-path') : undefined,
+    clientCertPair: o.tlsCertPath && o.tlsKeyPath
+      ? { crt: readPem(o.tlsCertPath, o.origins?.tlsCertPath ?? '--tls-cert-path'), key: readPem(o.tlsKeyPath, o.origins?.tlsKeyPath ?? '--tls-key-path') }
+      : undefined,
   };
+}
+
+/**
+ * What an error should tell the operator to check: the config field when the setting came from the file (or is
+ * missing from a file that configures TLS), else the flag.
+ */
+function settingNames(o: ConnectionOptions): Record<TlsField, string> {
+  const flags = { tlsCaPath: '--tls-ca-path', tlsCertPath: '--tls-cert-path', tlsKeyPath: '--tls-key-path', tlsServerName: '--tls-server-name' } as const;
+  const name = (field: TlsField, key: keyof typeof flags) =>
+    o.origins?.[key] ?? (!o[key] && o.tlsConfigFile ? `temporal.tls.${field} (${o.tlsConfigFile})` : flags[key]);
+  return Object.fromEntries(CONFIG_TLS.map(([field, key]) => [field, name(field, key)])) as Record<TlsField, string>;
 }
 
 /** Runs `fn` with a connected client and closes the connection afterwards. */
 export async function withClient<T>(o: ConnectionOptions, fn: (client: Client) => Promise<T>): Promise<T> {
   const { Client, Connection } = await import('@temporalio/client');
   const tls = tlsConfig(o);
-  const connection = await Connection.connect({ address: o.address, tls: tls ?? false, apiKey: o.apiKey, connectTimeout: 5000 }).catch((err: Error) => {
+  const connection = await Connection.connect({ address: o.address, tls: tls ?? false, apiKey: o.apiKey, connectTimeout: 5000 }).catch(async (err: Error) => {
+    if (tls) throw new CliError((await explainConnectError(err, { address: o.address, tls }, settingNames(o))).message, ExitCode.UNAVAILABLE);
     throw new CliError(
       `cannot reach Temporal at ${o.address} (${err.message}); set --address or TEMPORAL_ADDRESS (and the TLS/API key options if the server needs them)`,
       ExitCode.UNAVAILABLE,

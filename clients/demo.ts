@@ -5,7 +5,8 @@
  * Ctrl-C aborts a running cycle (the gap is closed first), then stops everything the demo started.
  * `--ransomware N` first encrypts N production files in the lab the way ransomware does, so the cycle shows
  * a suspect copy (and the demo exits 1: that copy is not one to recover from). `--reset` starts the lab and
- * the evidence store over (fresh production data, no earlier copies).
+ * the evidence store over (fresh production data, no earlier copies). `--stack` runs the cycle on the stack
+ * (`npm run stack`): config/stack.yaml, its mTLS connection, the stack's lab and worker instead of its own.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,19 +18,21 @@ import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startLab, type Lab } from '../lab';
 import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';
+import { temporalConnectionOptions } from '../config/temporal';
+import { runningStack, type RunningStack } from './running-stack';
 import { createWorker } from '../workers/worker';
 import { promote } from '../workers/deployment';
 import { isolatedRecoveryCycle } from '../workflows';
 import { cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/cycle-messages';
 import { abortSignal } from '../workflows/operator-messages';
 
-const CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
+let CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
 const VAULT = process.env.IR_VAULT ?? 'lab-vault';
 const say = (line: string) => console.log(`[demo] ${line}`);
 
-function parseArgs(argv: string[]): { ransomware: number; reset: boolean; writeRate: number } {
+function parseArgs(argv: string[]): { ransomware: number; reset: boolean; writeRate: number; stack: boolean } {
   // Production keeps being written during the cycle (lab/writer.ts), as backup jobs do all day.
-  const out = { ransomware: 0, reset: false, writeRate: 2 * 1024 * 1024 };
+  const out = { ransomware: 0, reset: false, writeRate: 2 * 1024 * 1024, stack: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--write-rate') {
       const n = Number(argv[++i]);
@@ -37,14 +40,17 @@ function parseArgs(argv: string[]): { ransomware: number; reset: boolean; writeR
       out.writeRate = n;
     } else if (argv[i] === '--reset') {
       out.reset = true;
+    } else if (argv[i] === '--stack') {
+      out.stack = true;
     } else if (argv[i] === '--ransomware') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--ransomware takes a number of files to encrypt, e.g. --ransomware 5 (got ${argv[i] ?? 'nothing'})`);
       out.ransomware = n;
     } else {
-      throw new Error(`unknown argument ${argv[i]}: usage: npm run demo [-- [--reset] [--ransomware N] [--write-rate BYTES_PER_SEC]]`);
+      throw new Error(`unknown argument ${argv[i]}: usage: npm run demo [-- [--stack] [--reset] [--ransomware N] [--write-rate BYTES_PER_SEC]]`);
     }
   }
+  if (out.stack && out.reset) throw new Error('--reset with --stack: the stack owns its lab; use npm run stack -- --reset');
   return out;
 }
 
@@ -80,6 +86,15 @@ async function main(): Promise<number> {
   let server: DevServer | undefined;
   let address = process.env.TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEMPORAL_UI_URL;
+  let tls: ReturnType<typeof temporalConnectionOptions>['tls'];
+  let stack: RunningStack | undefined;
+  if (args.stack) {
+    stack = runningStack();
+    CONFIG = process.env.IR_CONFIG ?? 'config/stack.yaml';
+    ({ address, tls } = temporalConnectionOptions(loadConfig(CONFIG)));
+    uiUrl ??= stack.endpoints.ui;
+    say(`on the stack: ${address} over mTLS (${CONFIG}); its lab and worker run the cycle`);
+  }
   try {
     if (!address) {
       const cliPath = await ensureTemporalCli((l) => say(l));
@@ -89,7 +104,7 @@ async function main(): Promise<number> {
       address = server.address;
       uiUrl = server.uiUrl;
     }
-    const connection = await Connection.connect({ address });
+    const connection = await Connection.connect({ address, tls });
     cleanups.push(() => connection.close());
     await ensureSearchAttributes(connection);
     const client = new Client({ connection });
@@ -105,14 +120,16 @@ async function main(): Promise<number> {
     const config = loadConfig(CONFIG);
     const vaultConfig = config.vaults.find((v) => v.id === VAULT) ?? config.vaults[0];
     const gap = vaultConfig.link.controller === 'dd-interface' ? 'dd-interface' : 'switch';
-    say(`starting the lab simulators (switches, production and vault Data Domains) in .lab/${args.writeRate > 0 ? `; production written at ${(args.writeRate / 1048576).toFixed(1)} MiB/s (--write-rate 0 to stop it)` : ''}`);
-    const lab: Lab = await startLab({
-      dir: resolve('.lab'),
-      gap,
-      writer: args.writeRate > 0 ? { bytesPerSec: args.writeRate } : undefined,
-      log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`),
-    });
-    cleanups.push(() => lab.close());
+    if (!args.stack) say(`starting the lab simulators (switches, production and vault Data Domains) in .lab/${args.writeRate > 0 ? `; production written at ${(args.writeRate / 1048576).toFixed(1)} MiB/s (--write-rate 0 to stop it)` : ''}`);
+    const lab: Pick<RunningStack['lab'], 'endpoints' | 'ransomware'> = stack
+      ? stack.lab
+      : await startLab({
+          dir: resolve('.lab'),
+          gap,
+          writer: args.writeRate > 0 ? { bytesPerSec: args.writeRate } : undefined,
+          log: (l) => process.env.IR_DEMO_VERBOSE && say(`lab: ${l}`),
+        });
+    if (!args.stack) cleanups.push(() => (lab as Lab).close());
     say(`lab: switches ${lab.endpoints.switches.map((s) => `${s.platform} :${s.port}`).join(', ')}; prod-dd :${lab.endpoints.sourceDd.port}, vault-dd :${lab.endpoints.vaultDd.port}`);
     say(
       vaultConfig.link.controller === 'dd-interface'
@@ -125,15 +142,7 @@ async function main(): Promise<number> {
       say('production in .lab stays encrypted afterwards: `npm run demo -- --reset` starts over');
       say(`ransomware scenario: encrypted ${hit.encrypted.length} production files (${hit.encrypted.slice(0, 3).join(', ')}, …) and dropped ${hit.note}`);
     }
-    const native = await NativeConnection.connect({ address });
-    cleanups.push(() => native.close());
-    const worker = await createWorker({ connection: native, config });
-    say(`worker on task queue ${TASK_QUEUE}`);
-
-    const outcome = await worker.runUntil(async () => {
-      // New cycles start on this build (workers/deployment.ts); one pinned to an older build finishes on it.
-      const version = worker.options.workerDeploymentOptions?.version;
-      if (version) say(`deployment: ${await promote(client, version, 'always')}`);
+    const cycle = async () => {
       // One id per vault: a demo interrupted earlier is picked up again instead of starting a second cycle.
       const handle = await client.workflow.start(isolatedRecoveryCycle, {
         taskQueue: TASK_QUEUE,
@@ -172,11 +181,29 @@ async function main(): Promise<number> {
         await inflight;
         abortCycle = undefined;
       }
-    });
+    };
+    let outcome: CycleResult | undefined;
+    if (args.stack) outcome = await cycle(); // the stack's worker runs it
+    else {
+      const native = await NativeConnection.connect({ address });
+      cleanups.push(() => native.close());
+      const worker = await createWorker({ connection: native, config });
+      say(`worker on task queue ${TASK_QUEUE}`);
+      outcome = await worker.runUntil(async () => {
+        // New cycles start on this build (workers/deployment.ts); one pinned to an older build finishes on it.
+        const version = worker.options.workerDeploymentOptions?.version;
+        if (version) say(`deployment: ${await promote(client, version, 'always')}`);
+        return cycle();
+      });
+    }
 
     // The lab's own view of the gap: the switch ports, or the vault DD's interface when that is the gap.
-    const portsDown = gap === 'dd-interface' ? lab.ddInterface() === 'down' : lab.vaultPortsDown();
-    const replication = lab.replication();
+    const view = stack ? await stack.lab.state() : undefined;
+    const ddInterface = view && vaultConfig.link.controller === 'dd-interface' ? view.ddInterfaces['vault-dd']?.[vaultConfig.link.interface] : undefined;
+    const portsDown = view
+      ? (gap === 'dd-interface' ? ddInterface === 'down' : view.vaultPortsDown)
+      : gap === 'dd-interface' ? (lab as Lab).ddInterface() === 'down' : (lab as Lab).vaultPortsDown();
+    const replication = view?.replication ?? (lab as Lab).replication();
     if (outcome) summarize(outcome);
     say(`lab check: ${gap === 'dd-interface' ? 'vault-dd replication interface' : 'vault ports'} ${portsDown ? 'down' : 'UP'}, replication ${replication.enabled ? 'ENABLED' : 'disabled'}`);
     if (uiUrl) say(`Temporal UI: ${uiUrl} (search: IrVault="${VAULT}")`);

@@ -7,7 +7,7 @@
  */
 import { CliError, ExitCode, isGroup, UsageError, type Command, type CommandContext, type CommandIO, type GlobalOptions } from './cli';
 import { commandAliases, commandRegistry } from './commands';
-import { CONNECTION_FLAGS, connectionFromEnv } from './connection';
+import { CONNECTION_FLAGS, connectionFromEnv, explicitFromEnv, withConfigFile } from './connection';
 
 export type { Command, CommandContext, CommandIO } from './cli';
 
@@ -47,6 +47,7 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     taskQueue: env.IR_TASK_QUEUE || undefined,
   };
   const rest: string[] = [];
+  const explicit = explicitFromEnv(env); // flags and TEMPORAL_* win over the config file's temporal section
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -62,15 +63,20 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv = proc
       return v;
     };
     if (flag === '--json') globals.json = true;
-    else if (flag === '--tls') globals.connection.tls = true;
+    else if (flag === '--tls') {
+      globals.connection.tls = true;
+      explicit.add('tls');
+    }
     else if (flag === '--config') globals.configPath = takeValue();
     else if (flag === '--task-queue') globals.taskQueue = takeValue();
     else if (Object.hasOwn(CONNECTION_FLAGS, flag)) {
       const key = CONNECTION_FLAGS[flag];
       (globals.connection as unknown as Record<string, string>)[key] = takeValue();
+      explicit.add(key);
       if (key === 'apiKey' || key === 'tlsCertPath' || key === 'tlsCaPath') globals.connection.tls = true;
     } else rest.push(arg);
   }
+  globals.connection = withConfigFile(globals.connection, explicit, globals.configPath);
   return { globals, rest };
 }
 

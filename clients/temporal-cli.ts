@@ -1,7 +1,8 @@
 /**
  * Finds the Temporal CLI (dev server + UI) or builds it from its Go module, never downloading a binary.
  * Order: TEMPORAL_CLI_PATH, `temporal` on PATH, then a cached `go install` of the pinned tag.
- * Used by the demo, the test setup and CI, so all three run the same server.
+ * Used by the demo, the test setup and CI, so all three run the same server. `goInstall` is the shared
+ * build step (stack/binaries.ts builds the production server, its SQL tool and the UI with it).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, existsSync } from 'node:fs';
@@ -51,7 +52,7 @@ export function findTemporalCli(): string | undefined {
 export async function ensureTemporalCli(log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<string> {
   const found = findTemporalCli();
   if (found) return found;
-  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = findGo();
   if (!go) {
     throw new Error(
       'The Temporal CLI was not found and Go is not installed to build it.\n' +
@@ -61,19 +62,42 @@ export async function ensureTemporalCli(log: (line: string) => void = (l) => pro
     );
   }
   const bin = cacheDir();
+  await goInstall({ go, module: TEMPORAL_CLI_MODULE, version: TEMPORAL_CLI_VERSION, bin, what: 'the Temporal CLI', log });
+  const path = join(bin, 'temporal');
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  log(`Built ${version}: ${path}`);
+  return path;
+}
+
+/** `go` on PATH or in /usr/local/go, or undefined. */
+export function findGo(): string | undefined {
+  return onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+}
+
+export interface GoInstall {
+  go: string;
+  module: string; // package path of a main package
+  version: string;
+  bin: string; // GOBIN: one folder per binary, since several modules name their binary `server`
+  what: string; // for the progress lines
+  log: (line: string) => void;
+}
+
+/** `go install module@version` into `bin`, with progress lines; never fetches a toolchain or a prebuilt binary. */
+export async function goInstall({ go, module, version, bin, what, log }: GoInstall): Promise<void> {
   mkdirSync(bin, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from its Go module into ${bin} (one time, a few minutes)...`);
+  log(`Building ${what} ${version} from its Go module into ${bin} (one time, a few minutes)...`);
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(go, ['install', '-x', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      // GOTOOLCHAIN=local: never fetch another toolchain; CGO off: the CLI's SQLite driver is pure Go.
+    const child = spawn(go, ['install', '-x', `${module}@${version}`], {
+      // GOTOOLCHAIN=local: never fetch another toolchain; CGO off: pure-Go drivers (SQLite, PostgreSQL).
       env: { ...process.env, GOBIN: bin, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: process.env.GOFLAGS ?? '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let packages = 0;
     let tail = '';
     const ticker = setInterval(() => {
-      log(`  ... still building (${Math.round((Date.now() - started) / 1000)} s, ${packages} steps)`);
+      log(`  ... still building ${what} (${Math.round((Date.now() - started) / 1000)} s, ${packages} steps)`);
     }, 15000);
     child.stderr.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
@@ -90,13 +114,10 @@ export async function ensureTemporalCli(log: (line: string) => void = (l) => pro
     child.on('exit', (code) => {
       clearInterval(ticker);
       if (code === 0) resolve();
-      else reject(new Error(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${code}):\n${tail}`));
+      else reject(new Error(`go install ${module}@${version} failed (exit ${code}):\n${tail}`));
     });
   });
-  const path = join(bin, 'temporal');
-  const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  log(`Built ${version} in ${Math.round((Date.now() - started) / 1000)} s: ${path}`);
-  return path;
+  log(`Built ${what} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 if (require.main === module) {

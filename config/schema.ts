@@ -226,9 +226,28 @@ export const vaultSchema = z.strictObject({
   }
 });
 
+/**
+ * How workers and irctl reach Temporal (config/temporal.ts); env TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE override.
+ * `tls`: mTLS to the frontend, file paths relative to the config file like every other file reference.
+ */
+export const temporalConnectionFields = {
+  address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port of the Temporal frontend, like 127.0.0.1:7233').optional(),
+  namespace: z.string().min(1).optional(),
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional(), // the CA that signed the server's certificate (system roots when left out)
+      certFile: z.string().min(1).optional(), // our client certificate (mTLS)
+      keyFile: z.string().min(1).optional(),
+      serverName: z.string().min(1).optional(), // the name in the server's certificate, when not the address's host
+    })
+    .refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), { message: 'a client certificate needs both certFile and keyFile', path: ['keyFile'] })
+    .optional(),
+};
+
 export const configSchema = z.strictObject({
   evidenceDir: z.string().min(1).default('.evidence'),
   vaults: z.array(vaultSchema).min(1, 'define at least one vault'),
+  temporal: z.strictObject({ ...temporalConnectionFields }).optional(),
 });
 
 export type VaultConfig = z.infer<typeof vaultSchema>;

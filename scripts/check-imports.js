@@ -40,6 +40,8 @@ const LAYERS = [
   // Around the product: they may import anything (the product never imports them).
   { name: 'bench', dirs: ['bench'], mayImport: '*' },
   { name: 'test', dirs: ['test'], mayImport: '*' },
+  // `npm run stack`: the production stack's runner (PostgreSQL, Temporal, UI, Prometheus as processes).
+  { name: 'stack', dirs: ['stack'], mayImport: '*' },
   // Plain Node tooling (build, bootstrap, this check) and the package's bin shim.
   { name: 'scripts', dirs: ['scripts'], mayImport: [] },
   { name: 'bin', dirs: ['bin'], mayImport: ['scripts'] },

@@ -1,11 +1,13 @@
 /**
- * Worker entry point. Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
- * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE. Secrets are read by activities at run time.
+ * Worker entry point. Environment: IR_CONFIG (default config/lab.yaml; its temporal.address/namespace/tls say
+ * how to reach Temporal), TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (override the config), IR_TASK_QUEUE.
+ * Secrets are read by activities at run time.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureSearchAttributes } from './search-attributes';
 import { loadConfig } from '../config/load';
+import { explainConnectError, temporalConnectionOptions } from '../config/temporal';
 import { promote, promotePolicy } from './deployment';
 import { ensureSentinels } from './sentinels';
 import { createWorker } from './worker';
@@ -13,21 +15,25 @@ import { createWorker } from './worker';
 async function run() {
   const config = loadConfig();
   const promotion = promotePolicy(); // a bad IR_PROMOTE fails before anything starts
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const { address, namespace, tls } = temporalConnectionOptions(config);
   // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
-  const admin = await Connection.connect({ address });
-  await ensureSearchAttributes(admin, process.env.TEMPORAL_NAMESPACE ?? 'default');
-  const connection = await NativeConnection.connect({ address });
+  const admin = await Connection.connect({ address, tls }).catch(async (err) => {
+    throw await explainConnectError(err, { address, tls });
+  });
+  await ensureSearchAttributes(admin, namespace);
+  const connection = await NativeConnection.connect({ address, tls }).catch(async (err) => {
+    throw await explainConnectError(err, { address, tls });
+  });
   const worker = await createWorker({
     connection,
     config,
-    namespace: process.env.TEMPORAL_NAMESPACE,
+    namespace,
     taskQueue: process.env.IR_TASK_QUEUE,
   });
   console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}`);
   // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).
-  const client = new Client({ connection: admin, namespace: process.env.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection: admin, namespace });
   const running = worker.run(); // stops on SIGINT/SIGTERM
   // The deployment's current version decides where new cycles start: a new worker takes them (IR_PROMOTE).
   const version = worker.options.workerDeploymentOptions?.version;
