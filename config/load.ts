@@ -79,6 +79,7 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
       if (h.password && 'file' in h.password) h.password.file = abs(h.password.file);
     }
   }
+  for (const k of config.temporal?.encryption?.keys ?? []) k.file = abs(k.file);
   for (const [i, v] of config.vaults.entries()) {
     if (v.lock.method === 'rest' && !v.vault.dd.rest) {
       throw new ConfigError(`${source} is not a valid vault configuration:\n  vaults[${i}].lock.method: "rest" needs vaults[${i}].vault.dd.rest (url, tls) to reach the vault DD's REST API; add it or use method "atime"`);

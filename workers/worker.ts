@@ -20,6 +20,8 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Worker interceptors (telemetry, or the tests' phase feed to the lab). */
   interceptors?: WorkerOptions['interceptors'];
+  /** Payload encryption (codec/data-converter.ts dataConverterFor); the SDK default when absent. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -30,6 +32,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(realDeps(opts.config, opts.deps)),
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     // Cancellation reaches an activity only in answer to a heartbeat, and the SDK throttles heartbeats to
     // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.
     maxHeartbeatThrottleInterval: '1 second',
