@@ -79,6 +79,16 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
       });
     },
   );
+  // curl and others ask before sending a large body (Expect: 100-continue): a declared oversize body is refused
+  // without inviting it; anything else is invited and handled as usual.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      send(res, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
 
   const send = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
@@ -142,8 +152,10 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
     try {
       body = await readBody(req);
     } catch (err) {
+      // Answer first, then drop the rest unread; the socket goes a little later so the client reads the 413.
       send(res, 413, (err as Error).message, { ...cors, Connection: 'close' });
-      req.destroy();
+      req.resume();
+      setTimeout(() => req.destroy(), 2000).unref();
       return;
     }
     let payloads;
