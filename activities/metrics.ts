@@ -55,7 +55,10 @@ class CycleMetrics {
   private readonly histogram: (name: MetricName) => MetricHistogram;
   private readonly openSince = new Map<string, number>();
 
-  constructor(meter: MetricMeter) {
+  constructor(
+    meter: MetricMeter,
+    private readonly config?: Config,
+  ) {
     const cache = new Map<string, unknown>();
     const once = <T>(name: string, make: () => T): T => {
       if (!cache.has(name)) cache.set(name, make());
@@ -79,9 +82,11 @@ class CycleMetrics {
     this.counter('ir_close_retries').add(1, { vault });
   }
 
-  cycleRecorded(vault: string, result: CycleResult): void {
+  /** After RECORD wrote the catalog: outcome, exposure, and the newest good copy at once (not at the next refresh). */
+  async cycleRecorded(vault: string, result: CycleResult): Promise<void> {
     this.counter('ir_cycle_outcomes').add(1, { vault, outcome: result.outcome });
     if (typeof result.exposure?.seconds === 'number') this.histogram('ir_exposure_seconds').record(result.exposure.seconds, { vault });
+    if (this.config?.vaults.some((v) => v.id === vault)) await this.refreshCopy(this.config.evidenceDir, vault);
   }
 
   drillRecorded(result: DrillResult): void {
@@ -119,12 +124,14 @@ class CycleMetrics {
   }
 
   /** The newest good copy per vault, from the evidence catalog: its data's point in time and age (achieved RPO). */
-  async refreshCopies(config: Config, now = Date.now()): Promise<void> {
-    for (const v of config.vaults) {
-      const at = await newestGoodCopyTime(config.evidenceDir, v.id);
-      this.gauge('ir_newest_good_copy_timestamp_seconds').set(at === undefined ? 0 : at / 1000, { vault: v.id });
-      if (at !== undefined) this.gauge('ir_newest_good_copy_age_seconds').set(Math.max(0, (now - at) / 1000), { vault: v.id });
-    }
+  async refreshCopies(config: Config): Promise<void> {
+    for (const v of config.vaults) await this.refreshCopy(config.evidenceDir, v.id);
+  }
+
+  private async refreshCopy(evidenceDir: string, vault: string, now = Date.now()): Promise<void> {
+    const at = await newestGoodCopyTime(evidenceDir, vault);
+    this.gauge('ir_newest_good_copy_timestamp_seconds').set(at === undefined ? 0 : at / 1000, { vault });
+    if (at !== undefined) this.gauge('ir_newest_good_copy_age_seconds').set(Math.max(0, (now - at) / 1000), { vault });
   }
 }
 
@@ -156,7 +163,7 @@ export function cycleMetrics(): CycleMetrics {
  * Returns a stop function.
  */
 export function startCycleMetrics(meter: MetricMeter, config: Config, refreshMs = 30_000): () => void {
-  current = new CycleMetrics(meter);
+  current = new CycleMetrics(meter, config);
   current.describeVaults(config);
   const refresh = () => current.refreshCopies(config).catch((err: unknown) => console.error(`metrics: reading the copy catalog failed: ${(err as Error).message}`));
   void refresh();

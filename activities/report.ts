@@ -59,7 +59,7 @@ export function reportActivities(deps: ActivityDeps) {
         ...decisionEntry(result),
         workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId } : undefined,
       });
-      cycleMetrics().cycleRecorded(vaultId, result);
+      await cycleMetrics().cycleRecorded(vaultId, result);
       // A copy people approved was already looked at; everything else that is not clean is someone's to see.
       if (result.outcome !== 'validated' && result.outcome !== 'approved') {
         await deps.alert({
