@@ -6,7 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { VaultAccess } from './deps';
-import { LockError } from './retention';
+import { LockError } from './lock-error';
 
 async function walk(root: string): Promise<{ files: string[]; bytes: number }> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });

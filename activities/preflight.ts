@@ -4,8 +4,8 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
-import { approvalSchema, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
-import { closeAfterValues, type CyclePolicy } from '../workflows/messages';
+import { approvalSchema, closeAfterValues, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
+import type { CyclePolicy } from '../workflows/messages';
 
 const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval', 'closeAfter'];
 

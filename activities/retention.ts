@@ -9,13 +9,9 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
+import { LockError } from './lock-error';
 import { lockOverRest } from './lock-rest';
 import type { CopyInfo } from '../workflows/messages';
-
-export class LockError extends Error {
-  override name = 'LockError';
-  readonly retryable = false; // the storage refused or did not confirm the lock: retrying will not change its mind
-}
 
 /**
  * LOCK's resume checkpoint, heartbeated: a retry on another worker (the first one died) reads it from

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
-import { ensureSearchAttributes } from '../clients/search-attributes';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startLab } from '../lab';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle, scrubCopies } from '../workflows';

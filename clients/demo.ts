@@ -13,7 +13,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { ensureTemporalCli } from './temporal-cli';
 import { startDevServer, type DevServer } from './devserver';
-import { ensureSearchAttributes } from './search-attributes';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startLab, type Lab } from '../lab';
 import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';

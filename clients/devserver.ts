@@ -9,7 +9,7 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeNames } from '../workflows/messages';
-import { ensureSearchAttributes } from './search-attributes';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 
 export interface DevServerOptions {
   cliPath: string;

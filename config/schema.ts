@@ -3,9 +3,9 @@
  * values: the config is loaded by workers, and nothing from it but ids and policy numbers reaches history.
  */
 import { z } from 'zod';
-import { analyticsThresholdsSchema } from '../activities/hashing/analytics';
+import { analyticsThresholdsSchema } from './analytics';
 import { applicationSchema, drillSchema } from './drill';
-import { closeAfterValues } from '../workflows/messages';
+import { PLATFORM_NAMES } from '../vocabulary/switch-platforms';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -42,7 +42,7 @@ const sshEndpoint = {
 
 export const switchSchema = z.strictObject({
   ...sshEndpoint,
-  platform: z.enum(['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos']),
+  platform: z.enum(PLATFORM_NAMES),
   enableSecret: secretRef.optional(),
   ports: z.array(z.string().min(1)).min(1, 'list at least one vault replication port'),
   saveConfig: z.boolean().default(false),
@@ -152,6 +152,10 @@ export const scheduleSchema = z
   .refine((s) => s.offset === undefined || s.every !== undefined, { error: 'offset applies to every; with cron write the time in the cron line', path: ['offset'] })
   .refine((s) => s.every === undefined || s.offset === undefined || s.offset < s.every, { error: 'offset must be shorter than every', path: ['offset'] });
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
+/** policy.closeAfter's values; the workflow input (CyclePolicy.closeAfter) takes its type from here. */
+export const closeAfterValues = ['converge', 'validate'] as const;
+export type CloseAfter = (typeof closeAfterValues)[number];
 
 export const vaultSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { PHASES, type Phase } from '../workflows/messages';
+import { PHASES, type Phase } from '../vocabulary/phases';
 import { FAULT_DEVICES, FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
 
 export interface ControlTarget {

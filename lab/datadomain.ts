@@ -11,15 +11,10 @@ import type { FaultDevice, Faults } from './faults';
 import type { ReplicationEngine } from './replication';
 import { isReplTemp } from './replication';
 import { DdExtras, everydayCommand, mtreeList } from './dd-everyday';
+import type { MtreeDef } from './mtrees';
 import { listDirs, listFiles, type RetentionLock } from './retention';
 import { SNAPSHOT_DIR, type SnapshotCommands } from './snapshots';
 import type { DeviceHandler, Terminal } from './ssh-server';
-
-export interface MtreeDef {
-  path: string; // /data/col1/prod
-  dir: string; // its mount path in the lab folder
-  kind: 'rw' | 'replica' | 'retention';
-}
 
 export interface DdContext {
   hostname: string;

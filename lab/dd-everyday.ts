@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listFiles, type RetentionLock } from './retention';
-import type { MtreeDef } from './datadomain';
+import type { MtreeDef } from './mtrees';
 
 export const DD_OS_VERSION = 'Data Domain OS 7.13.1.0-1104632';
 const GIB = 2 ** 30;

@@ -7,7 +7,7 @@
  * reverts a governance lock; compliance locks cannot be reverted, and no lock is ever shortened). Answers
  * are a per-file `service_status` list, as the DD's service_status_group.
  */
-import type { MtreeDef } from './datadomain';
+import type { MtreeDef } from './mtrees';
 import type { Faults } from './faults';
 import { newToken, RestError, startRestFace, type RestFace, type RestRequest } from './rest-server';
 import { listFiles, type RetentionLock } from './retention';

@@ -14,7 +14,7 @@
  *     for as long as the fault's aim holds (a stuck DD context; its `times` is not consumed).
  * Each fires `times` times (unlimited when absent).
  */
-import { PHASES, type Phase } from '../workflows/messages';
+import { PHASES, type Phase } from '../vocabulary/phases';
 
 /** SSH devices, and the HTTPS faces (vault DD REST, Bareos, NetWorker: match on `METHOD /path`, exitCode = HTTP status). */
 export const FAULT_DEVICES = ['switch', 'source-dd', 'vault-dd', 'recovery-host', 'vault-dd-rest', 'bareos', 'networker'] as const;

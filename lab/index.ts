@@ -5,15 +5,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startControl } from './control';
-import { ddDevice, type MtreeDef } from './datadomain';
+import { ddDevice } from './datadomain';
+import type { MtreeDef } from './mtrees';
 import { DdExtras } from './dd-everyday';
 import { Faults, type Fault } from './faults';
 import { ensureKeys, writeKnownHosts } from './keys';
-import type { PlatformName } from './cli/engine';
+import { PLATFORM_NAMES, type PlatformName } from '../vocabulary/switch-platforms';
 import { DD_INTERFACES, DdNet } from './dd-net';
-import { createSwitch, SWITCH_PLATFORMS, type LabSwitch } from './switches';
+import { createSwitch, type LabSwitch } from './switches';
 import type { PendingRevert } from './cli/revert';
-import type { Phase } from '../workflows/messages';
+import type { Phase } from '../vocabulary/phases';
 import { ransomware } from './ransomware';
 import { seedApplications } from './apps';
 import { startRecoveryHost, type RecoveryHostEndpoint } from './recovery-host-server';
@@ -180,7 +181,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     minuteMs: opts.deviceMinuteMs ?? 60_000,
     log,
   };
-  const platforms = opts.switches ?? SWITCH_PLATFORMS;
+  const platforms = opts.switches ?? [...PLATFORM_NAMES];
   if (!platforms.includes('cisco-ios')) platforms.unshift('cisco-ios'); // endpoints.switch is the IOS one
   const switches: LabSwitch[] = platforms.map((p) => createSwitch(p, switchOpts));
   const ios = switches[0];

@@ -12,7 +12,7 @@ import { startBareos } from './backup/bareos';
 import { startNetWorker } from './backup/networker';
 import { BackupTimeline, type JobDef } from './backup/timeline';
 import type { DdExtras } from './dd-everyday';
-import type { MtreeDef } from './datadomain';
+import type { MtreeDef } from './mtrees';
 import { startDdRest } from './dd-rest';
 import type { Faults } from './faults';
 import type { RestFace } from './rest-server';

@@ -4,15 +4,14 @@
  * replication interface is enabled and the vault ports of any one switch are up (each vault config points at
  * one of them; the others stay shut).
  */
-import { switchDevice, type PlatformName, type SwitchContext } from './cli/engine';
+import type { PlatformName } from '../vocabulary/switch-platforms';
+import { switchDevice, type SwitchContext } from './cli/engine';
 import { LAB_PLATFORMS } from './cli/platforms';
 import { RevertTimer } from './cli/revert';
 import type { Faults } from './faults';
 import { SwitchPorts } from './ports';
 import type { DeviceHandler } from './ssh-server';
 import type { LabState } from './state';
-
-export const SWITCH_PLATFORMS: PlatformName[] = ['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos'];
 
 export interface LabSwitch {
   platform: PlatformName;

@@ -3,7 +3,7 @@
  * or the vault DD's interface as the gap, both Data Domains, the replication context. One builder for the
  * tests, the benchmarks and anything else that drives a lab started on free ports.
  */
-import type { PlatformName } from './cli/engine';
+import type { PlatformName } from '../vocabulary/switch-platforms';
 import type { LabEndpoints } from './index';
 
 /** Which lab switch flavour the vault uses, and what cuts its gap. */

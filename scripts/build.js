@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the TypeScript sources irctl runs (clients, config, activities, workflows) to plain CommonJS in
+// Compiles the TypeScript sources irctl runs (clients and the layers below them) to plain CommonJS in
 // dist/, file by file (no bundle: irctl loads each command module only when it is run). esbuild is already
 // installed (tsx depends on it); type checking stays with `tsc --noEmit` in `npm test`.
 // `node scripts/build.js` always builds; ensureBuilt() builds only when dist/ is missing or older than a source.
@@ -7,7 +7,7 @@ const { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } = require(
 const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..');
-const SOURCE_DIRS = ['clients', 'config', 'activities', 'workflows'];
+const SOURCE_DIRS = ['vocabulary', 'config', 'workflows', 'activities', 'workers', 'clients'];
 const STAMP = join(root, 'dist', '.build-stamp');
 
 function sources() {

@@ -28,7 +28,7 @@ import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { PLATFORMS } from '../activities/drivers/switch/platforms';
 import type { Config } from '../config/schema';
-import type { PlatformName } from '../lab/cli/engine';
+import type { PlatformName } from '../vocabulary/switch-platforms';
 import type { PendingRevert } from '../lab/cli/revert';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { analyticsThresholdsSchema, analyzeCopy, buildManifest, defaultThresholds, resolveThresholds, shannonEntropy } from '../activities/hashing';
+import { analyzeCopy, buildManifest, defaultThresholds, resolveThresholds, shannonEntropy } from '../activities/hashing';
+import { analyticsThresholdsSchema } from '../config/analytics';
 import { applyRansomware, textContent, prng, writeArchiveTree, writeProductionTree, zipBytes } from '../activities/hashing/fixtures';
 import { detectFormat, isRansomNote, magicContradiction, ransomExtension } from '../activities/hashing/signatures';
 

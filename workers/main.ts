@@ -7,8 +7,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverterFor } from '../codec/data-converter';
 import { HISTOGRAM_BUCKETS, startCycleMetrics } from '../activities/metrics';
-import { ensureSearchAttributes } from '../clients/search-attributes';
+import { ensureSearchAttributes } from './search-attributes';
 import { loadConfig } from '../config/load';
+import { promote, promotePolicy } from './deployment';
 import { ensureSentinels } from './sentinels';
 import { createWorker } from './worker';
 
@@ -21,6 +22,7 @@ async function run() {
     startCycleMetrics(Runtime.instance().metricMeter, config);
   }
   const dataConverter = dataConverterFor(config); // payload encryption when temporal.encryption is set
+  const promotion = promotePolicy(); // a bad IR_PROMOTE fails before anything starts
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
@@ -36,10 +38,16 @@ async function run() {
   });
   console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}${metricsBind ? `, metrics on http://${metricsBind}/metrics` : ''}`);
   // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).
-  const sentinels = await ensureSentinels(new Client({ connection: admin, namespace: process.env.TEMPORAL_NAMESPACE, dataConverter }), config, worker.options.taskQueue);
+  const client = new Client({ connection: admin, namespace: process.env.TEMPORAL_NAMESPACE, dataConverter });
+  const running = worker.run(); // stops on SIGINT/SIGTERM
+  // The deployment's current version decides where new cycles start: a new worker takes them (IR_PROMOTE).
+  const version = worker.options.workerDeploymentOptions?.version;
+  if (version) console.log(`deployment: ${await promote(client, version, promotion)}`);
+  // Sentinels start once a version is current: a start with none would wait for an unversioned worker.
+  const sentinels = await ensureSentinels(client, config, worker.options.taskQueue);
   await admin.close();
   console.log(`sentinels: ${sentinels.join(', ')}`);
-  await worker.run(); // stops on SIGINT/SIGTERM
+  await running;
   await connection.close();
 }
 

@@ -32,9 +32,6 @@ import {
 /** Phases in which `abort` still takes the close path (the gap may be open or about to be). */
 const ABORTABLE: Phase[] = ['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE'];
 
-export const DECIDE_PATCH = 'ir-decide';
-export const BEFORE_OPEN_PATCH = 'ir-approve-before-open';
-
 const fmtDuration = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
 
 /** Why this cycle must ask after VALIDATE, or undefined when it need not (policy `approval.when`). */

@@ -4,7 +4,7 @@
  * sandbox whatever happens (non-cancellable), record JUnit + JSON + Markdown. It calls no activity that
  * touches the switch or replication: the gap stays closed for the whole drill.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { abortDrillSignal, drillStatusQuery, type AppDrillResult, type DrillOutcome, type DrillPlan, type DrillRequest, type DrillResult, type DrillStatus, type DrillStep } from './drill-messages';
 import { parseAbortRequest } from './messages';
@@ -40,6 +40,9 @@ const errorType = (err: unknown): string | undefined => {
   }
   return undefined;
 };
+
+// A drill finishes on the worker version that started it (workers/deployment.ts).
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, recoveryDrill);
 
 export async function recoveryDrill(vaultId: string, request: DrillRequest = {}): Promise<DrillResult> {
   const info = workflowInfo();

@@ -4,13 +4,13 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalPolicy } from '../config/schema';
+import type { ApprovalPolicy, CloseAfter } from '../config/schema';
+import type { Phase } from '../vocabulary/phases';
 
 export const TASK_QUEUE = 'isolated-recovery';
 
-/** The cycle's phases (status, IrPhase, the lab's faults aimed at a phase): one list, the type derives from it. */
-export const PHASES = ['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE', 'CLOSE', 'DECIDE', 'RECORD', 'DONE'] as const;
-export type Phase = (typeof PHASES)[number];
+// The cycle's phases: one list in vocabulary/ (the lab aims faults at them too).
+export { PHASES, type Phase } from '../vocabulary/phases';
 
 /** closed: ports down and replication disabled; opening/open/closing while the cycle works the link. */
 export type GapState = 'closed' | 'opening' | 'open' | 'closing' | 'unknown';
@@ -33,9 +33,6 @@ export interface CyclePolicy {
    */
   closeAfter?: CloseAfter;
 }
-
-export const closeAfterValues = ['converge', 'validate'] as const;
-export type CloseAfter = (typeof closeAfterValues)[number];
 
 /** Where the exposure went: replication and source hashing run side by side; the rest is orchestration. */
 export interface ExposureSplit {

@@ -4,7 +4,7 @@
  * configured period, rate-limited so cycles keep their speed; then probe that the storage is still WORM.
  * Never opens the gap and never writes to a copy. Findings become incidents; the next cycle's report lists them.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { CopyScrub, ProbeResult, ScrubOptions, ScrubResult } from './messages';
 import { rootMessage } from './failure';
@@ -23,6 +23,9 @@ const { scrubCopy } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, initialInterval: '10s' },
 });
 
+
+// A scrub finishes on the worker version that started it (workers/deployment.ts).
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, scrubCopies);
 
 export async function scrubCopies(vaultId: string, opts: ScrubOptions = {}): Promise<ScrubResult> {
   const info = workflowInfo();

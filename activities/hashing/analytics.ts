@@ -8,7 +8,7 @@
  * so encrypting a .zip in place does not hide behind the allow-list.
  */
 import * as path from 'node:path';
-import { z } from 'zod';
+import { analyticsThresholdsSchema } from '../../config/analytics';
 import { classifyChange, mergeJoin, openEntries, type EntrySource } from './compare';
 import type { Entry } from './entries';
 import { sampleFile, type FileSample } from './entropy';
@@ -64,32 +64,6 @@ export const defaultThresholds: AnalyticsThresholds = {
   extraRansomExtensions: [],
   extraRansomNoteNames: [],
 };
-
-const share = z.number().min(0).max(1);
-const count = z.number().int().min(0);
-const extensions = z.array(z.string().transform((e) => e.replace(/^\./, '').toLowerCase()));
-
-/** Every field optional, merged over defaultThresholds (the vault configuration embeds it). */
-export const analyticsThresholdsSchema = z
-  .object({
-    changeRateSuspect: share,
-    baselineFactor: z.number().min(1),
-    baselineMinChangeRate: share,
-    entropyBitsPerByte: z.number().min(0).max(8),
-    highEntropyShareSuspect: share,
-    minEntropySamples: count,
-    minEntropyBytes: count,
-    allowHighEntropyExtensions: extensions,
-    sampleBytes: z.number().int().min(256).max(16 << 20),
-    maxSampledFiles: count,
-    ransomNoteSuspect: count.min(1),
-    ransomExtensionSuspect: count.min(1),
-    magicMismatchSuspect: count.min(1),
-    extraRansomExtensions: extensions,
-    extraRansomNoteNames: z.array(z.string()),
-  })
-  .partial()
-  .strict();
 
 export function resolveThresholds(t: Partial<AnalyticsThresholds> = {}): AnalyticsThresholds {
   return { ...defaultThresholds, ...analyticsThresholdsSchema.parse(t) };

@@ -3,6 +3,6 @@ export type { HashAlgorithm, HashProgress, ManifestInfo, Finding, FindingClass, 
 export { buildManifest, type BuildManifestOptions } from './hasher';
 export { readManifestInfo, manifestInfoSchema, headerPath, entriesPathOf, MANIFEST_FORMAT } from './manifest';
 export { compareManifests, diffCopies } from './compare';
-export { analyzeCopy, defaultThresholds, analyticsThresholdsSchema, resolveThresholds, type AnalyticsThresholds, type Analysis, type AnalyzeCopyArgs } from './analytics';
+export { analyzeCopy, defaultThresholds, resolveThresholds, type AnalyticsThresholds, type Analysis, type AnalyzeCopyArgs } from './analytics';
 export { MerkleBuilder, merkleRootOf } from './merkle';
 export { shannonEntropy } from './entropy';

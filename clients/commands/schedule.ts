@@ -56,7 +56,7 @@ const apply: Command = {
       const dryRun = values['dry-run'] as boolean;
       if (!dryRun) {
         // Scheduled cycles carry IrVault from their start: the server must know it.
-        const { ensureSearchAttributes } = await import('../search-attributes');
+        const { ensureSearchAttributes } = await import('../../workers/search-attributes');
         await ensureSearchAttributes(client.connection as Connection, ctx.connection.namespace);
       }
       const { changes, unchanged } = await reconcile(client, desired, { dryRun });

@@ -5,12 +5,11 @@
  * (un)ambiguous as the command tree makes them), `?` help, paging with a pager prompt until paging is turned
  * off, `terminal monitor` log lines on link changes, faults, and one revert timer per switch.
  */
+import type { PlatformName } from '../../vocabulary/switch-platforms';
 import type { Fault, FaultKind, Faults } from '../faults';
 import type { PortDef, SwitchPorts, UpDown } from '../ports';
 import type { DeviceHandler, Terminal } from '../ssh-server';
 import { RevertTimer } from './revert';
-
-export type PlatformName = 'cisco-ios' | 'cisco-nxos' | 'arista-eos' | 'junos';
 
 /**
  * One command: keywords and placeholders — `<if>` an interface (one or two tokens), `<num>`, `<word>` any one

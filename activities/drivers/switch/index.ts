@@ -5,13 +5,13 @@
 import type { Client } from 'ssh2';
 import { DeviceCommandError, DeviceError } from '../errors';
 import { connectSsh, endSsh, type SshTarget } from '../ssh';
-import { platform, revertSeconds, type PlatformName } from './platforms';
+import type { PlatformName } from '../../../vocabulary/switch-platforms';
+import { platform, revertSeconds } from './platforms';
 import { PortStateParseError, type AdminState, type PortState } from './ports';
 import { CliSession } from './session';
 
 export type { PortState, AdminState } from './ports';
-export type { PlatformName } from './platforms';
-export { PLATFORMS, PLATFORM_NAMES } from './platforms';
+export { PLATFORMS } from './platforms';
 export { CliSession } from './session';
 
 export interface SwitchTarget extends SshTarget {

@@ -5,10 +5,7 @@
  * the last line of the (ANSI-stripped, LF-normalised) output only.
  */
 import { parseIosInterface, parseJunosTerse, parseNxosInterface, type AdminState, type PortStateParser } from './ports';
-import type { ConfigOverrides } from './session';
-
-export type PlatformName = 'cisco-ios' | 'cisco-nxos' | 'arista-eos' | 'junos';
-export const PLATFORM_NAMES: readonly PlatformName[] = ['cisco-ios', 'cisco-nxos', 'arista-eos', 'junos'];
+import { PLATFORM_NAMES, type PlatformName } from '../../../vocabulary/switch-platforms';
 
 export type PrivilegeLevel = 'exec' | 'privileged' | 'configuration';
 
@@ -54,6 +51,16 @@ export interface Platform {
    * nothing closes them in time (Temporal down included). Its resolution and range are the device's.
    */
   revert: RevertTimerPlan;
+}
+
+/** How one configuration session differs from the platform's plain one (a revert timer armed with it). */
+export interface ConfigOverrides {
+  /** Instead of `config.enter`, e.g. IOS `configure terminal revert timer 30`, EOS `configure session ir-gap`. */
+  enter?: string;
+  /** Instead of `config.commit`, e.g. Junos `commit confirmed 30`, EOS `commit timer 00:30:00`. */
+  commit?: { command: string; successContains?: string; timeoutMs: number };
+  /** Instead of `config.discard` when a line failed (EOS `abort` of the session). */
+  discard?: string[];
 }
 
 export interface RevertTimerPlan {

@@ -6,7 +6,7 @@
  */
 import type { Client, ClientChannel } from 'ssh2';
 import { AuthenticationError, DeviceCommandError, DeviceError, DeviceTimeoutError, DeviceUnreachableError } from '../errors';
-import { promptLevel, type ExpectPrompt, type Platform, type PrivilegeLevel } from './platforms';
+import { promptLevel, type ConfigOverrides, type ExpectPrompt, type Platform, type PrivilegeLevel } from './platforms';
 import { cleanTerminalText, commandOutput, echoEnd, failureLines, lastLine, promptBase } from './terminal';
 
 export interface CliSessionOptions {
@@ -30,16 +30,6 @@ export interface CommandOptions {
   failedWhenContains?: string[];
   /** false: return the output without checking it for failure strings. */
   check?: boolean;
-}
-
-/** How one configuration session differs from the platform's plain one (a revert timer armed with it). */
-export interface ConfigOverrides {
-  /** Instead of `config.enter`, e.g. IOS `configure terminal revert timer 30`, EOS `configure session ir-gap`. */
-  enter?: string;
-  /** Instead of `config.commit`, e.g. Junos `commit confirmed 30`, EOS `commit timer 00:30:00`. */
-  commit?: { command: string; successContains?: string; timeoutMs: number };
-  /** Instead of `config.discard` when a line failed (EOS `abort` of the session). */
-  discard?: string[];
 }
 
 interface ReadResult {

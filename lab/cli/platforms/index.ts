@@ -1,5 +1,6 @@
 /** The lab's switch platforms: one engine (../engine.ts), four sets of data. */
-import type { LabPlatform, PlatformName } from '../engine';
+import type { PlatformName } from '../../../vocabulary/switch-platforms';
+import type { LabPlatform } from '../engine';
 import { eos } from './eos';
 import { ios } from './ios';
 import { junos } from './junos';

@@ -1,4 +1,7 @@
-/** The cycle's search attributes, registered on any server that lacks them (idempotent). */
+/**
+ * The cycle's search attributes, registered on any server that lacks them (idempotent): by the worker at start,
+ * and by the clients above it (the demo, the dev server, `irctl schedule apply`).
+ */
 import type { Connection } from '@temporalio/client';
 import { searchAttributeNames } from '../workflows/messages';
 
