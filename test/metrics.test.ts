@@ -1,14 +1,19 @@
 /**
- * The worker's Prometheus endpoint, end to end: the real entry (workers/main.ts with IR_METRICS_BIND) on the dev
- * server, a real cycle against the lab, and curl scraping /metrics while it runs and after: the gap gauge goes to 1
- * and back to 0, the outcome, exposure, objectives and newest good copy are there, and every metric the dashboard
- * and the alerts read exists.
+ * The worker process as the stack runs it (workers/main.ts with IR_METRICS_BIND and temporal.encryption) on the
+ * dev server, one real cycle against the lab:
+ * - curl scrapes /metrics while it runs and after: the gap gauge goes to 1 and back to 0, the outcome, exposure,
+ *   objectives and newest good copy are there, and every metric the dashboard and the alerts read exists;
+ * - its history holds none of the cycle's data in clear (copy id, MTree paths, manifest paths, hashes): the vault
+ *   id only where Temporal never runs a codec (search attributes, the sentinel's workflow id).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { Client } from '@temporalio/client';
+import { dataConverterFor } from '../codec/data-converter';
+import { generateKeyFile } from '../codec/keys';
 import { isolatedRecoveryCycle } from '../workflows';
 import { sentinelWorkflowId, type CycleResult } from '../workflows/messages';
 import { connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
@@ -50,7 +55,18 @@ function freePort(): Promise<number> {
   });
 }
 
-describeTemporal('worker metrics on the Prometheus endpoint', () => {
+/** Every string in a history (bytes read as UTF-8) with the path it sits at, array indexes dropped. */
+function placesOf(node: unknown, needle: string, path = '', out = new Set<string>()): string[] {
+  if (node instanceof Uint8Array) {
+    if (Buffer.from(node).toString('utf8').includes(needle)) out.add(path);
+  } else if (typeof node === 'string') {
+    if (node.includes(needle)) out.add(path);
+  } else if (Array.isArray(node)) node.forEach((n) => placesOf(n, needle, `${path}[]`, out));
+  else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) placesOf(v, needle, path ? `${path}.${k}` : k, out);
+  return [...out].sort();
+}
+
+describeTemporal('the worker process with metrics and encryption, on a real cycle', () => {
   let temporal: Awaited<ReturnType<typeof connectTemporal>>;
   let t: TestLab;
   let worker: WorkerProcess | undefined;
@@ -67,8 +83,15 @@ describeTemporal('worker metrics on the Prometheus endpoint', () => {
     await t?.close();
   });
 
+  let result: CycleResult;
+  let workflowId: string;
+  let client: Client;
+
   test('a cycle on a worker with IR_METRICS_BIND: curl finds the cycle\'s series and the SDK\'s', async () => {
-    const config = { ...t.config, vaults: [{ ...t.config.vaults[0], rpo: 3600 }] };
+    generateKeyFile(join(t.dir, 'payload.key'));
+    const encryption = { keys: [{ id: 'test-1', file: join(t.dir, 'payload.key') }] };
+    const config = { ...t.config, vaults: [{ ...t.config.vaults[0], rpo: 3600 }], temporal: { encryption } };
+    client = new Client({ connection: temporal.connection, dataConverter: dataConverterFor(config) });
     const configPath = join(t.dir, 'config.yaml');
     writeFileSync(configPath, stringify(config));
     const bind = `127.0.0.1:${await freePort()}`;
@@ -90,7 +113,8 @@ describeTemporal('worker metrics on the Prometheus endpoint', () => {
     expect(find(before, 'ir_newest_good_copy_timestamp_seconds').map((s) => s.value)).toEqual([0]);
 
     const startedAt = Date.now() / 1000;
-    const handle = await temporal.client.workflow.start(isolatedRecoveryCycle, { taskQueue, workflowId: `metrics-cycle-${Date.now()}`, args: [VAULT, {}] });
+    workflowId = `metrics-cycle-${Date.now()}`;
+    const handle = await client.workflow.start(isolatedRecoveryCycle, { taskQueue, workflowId, args: [VAULT, {}] });
     // While the data moves (4 MiB at 1 MiB/s) the gauge says open, since when the open was asked for.
     let seenOpen: Sample[] = [];
     let done = false;
@@ -100,7 +124,7 @@ describeTemporal('worker metrics on the Prometheus endpoint', () => {
       if (find(now, 'ir_gap_open')[0]?.value === 1) seenOpen = now;
       else await new Promise((r) => setTimeout(r, 100));
     }
-    const result: CycleResult = await result$;
+    result = await result$;
     expect(result.outcome).toBe('validated');
     expect(seenOpen.length).toBeGreaterThan(0);
     const since = find(seenOpen, 'ir_gap_open_since_timestamp_seconds')[0].value;
@@ -129,5 +153,19 @@ describeTemporal('worker metrics on the Prometheus endpoint', () => {
     const read = [...new Set([...dashboardExprs(dashboard).flatMap(metricNames), ...metricNames(alerts)])].filter((m) => !eventOnly.test(m));
     expect(read.filter((m) => !exported.has(m))).toEqual([]);
     expect(exported.has('temporal_workflow_completed')).toBe(true);
+  });
+
+  test('the encrypted cycle\'s history holds no copy id, path or hash in clear', async () => {
+    expect(result?.outcome).toBe('validated');
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const v = result.validation!;
+    const secrets = [result.copyId, result.copy!.mtreePath, '/data/col1/', v.copy.root, v.source.root, v.copy.path, v.detailPath, result.report!.digest];
+    for (const s of secrets) expect([s, placesOf(history, s)]).toEqual([s, []]);
+    // The vault id stays readable where no codec runs: the IrVault search attribute and the sentinel's workflow id
+    // (the vault hold's answer comes as a signal from ir-sentinel-<vault>).
+    expect(placesOf(history, VAULT)).toEqual([
+      'events[].upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields.IrVault.data',
+      'events[].workflowExecutionSignaledEventAttributes.externalWorkflowExecution.workflowId',
+    ]);
   });
 });
