@@ -18,6 +18,7 @@ import { startLab, type Lab } from '../lab';
 import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';
 import { createWorker } from '../workers/worker';
+import { promote } from '../workers/deployment';
 import { isolatedRecoveryCycle } from '../workflows';
 import { abortSignal, cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/messages';
 
@@ -129,6 +130,9 @@ async function main(): Promise<number> {
     say(`worker on task queue ${TASK_QUEUE}`);
 
     const outcome = await worker.runUntil(async () => {
+      // New cycles start on this build (workers/deployment.ts); one pinned to an older build finishes on it.
+      const version = worker.options.workerDeploymentOptions?.version;
+      if (version) say(`deployment: ${await promote(client, version, 'always')}`);
       // One id per vault: a demo interrupted earlier is picked up again instead of starting a second cycle.
       const handle = await client.workflow.start(isolatedRecoveryCycle, {
         taskQueue: TASK_QUEUE,

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { deploymentVersion, promote } from '../workers/deployment';
 import { searchAttributeNames } from '../workflows/messages';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 
@@ -138,6 +139,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   try {
     const connection = await waitForServer(address, opts.startupTimeoutMs ?? 60000, child);
     await ensureSearchAttributes(connection, namespace);
+    // This build's workers register their deployment version (workers/deployment.ts): make it current before any
+    // polls, so the first cycle does not wait for a worker. A cycle pinned to an older build finishes on that build.
+    await promote(new Client({ connection, namespace }), deploymentVersion(), 'always', { allowNoPollers: true });
     await connection.close();
   } catch (err) {
     await stop();

@@ -7,6 +7,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { toCanonicalString, type WorkerDeploymentVersion } from '@temporalio/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal as proto } from '@temporalio/proto';
 import { createWorker } from '../workers/worker';
 import { currentVersion, promote } from '../workers/deployment';
 import { isolatedRecoveryCycle } from '../workflows';
@@ -29,6 +30,8 @@ async function taskVersions(handle: WorkflowHandle): Promise<string[]> {
   }
   return seen;
 }
+
+const { VersioningBehavior } = proto.api.enums.v1;
 
 describeTemporal('worker versioning: pinned cycles finish on their version, new starts and the sentinel move on', () => {
   let bundle: WorkflowBundleWithSourceMap;
@@ -57,55 +60,60 @@ describeTemporal('worker versioning: pinned cycles finish on their version, new 
 
     const wN = await worker(n);
     const runningN = wN.run();
-    expect(await promote(client, n, 'always')).toBe(`${toCanonicalString(n)} is now the current version`);
+    const running = [runningN];
+    const workers = [wN];
+    try {
+      expect(await promote(client, n, 'always')).toBe(`${toCanonicalString(n)} is now the current version`);
 
-    // Cycle A on N: it runs to DECIDE (approval.when: always) and waits there, gap closed.
-    const a = await start('a');
-    await waitForDecide(a);
-    const sentinel = client.workflow.getHandle(sentinelWorkflowId(VAULT, taskQueue));
+      // Cycle A on N: it runs to DECIDE (approval.when: always) and waits there, gap closed.
+      const a = await start('a');
+      await waitForDecide(a);
+      const sentinel = client.workflow.getHandle(sentinelWorkflowId(VAULT, taskQueue));
 
-    // N+1 comes up beside N and becomes current (IR_PROMOTE=always, the default of workers/main.ts).
-    const wN1 = await worker(n1);
-    const runningN1 = wN1.run();
-    expect(await promote(client, n1, 'always')).toBe(`${toCanonicalString(n1)} is now the current version (was ${toCanonicalString(n)}: its running cycles finish there)`);
-    expect(await currentVersion(client, deploymentName)).toEqual(n1);
-    // if-none leaves a current version alone; never registers only.
-    expect(await promote(client, n, 'if-none')).toContain(`${toCanonicalString(n1)} stays current`);
+      // N+1 comes up beside N and becomes current (IR_PROMOTE=always, the default of workers/main.ts).
+      const wN1 = await worker(n1);
+      workers.push(wN1);
+      running.push(wN1.run());
+      expect(await promote(client, n1, 'always')).toBe(`${toCanonicalString(n1)} is now the current version (was ${toCanonicalString(n)}: its running cycles finish there)`);
+      expect(await currentVersion(client, deploymentName)).toEqual(n1);
+      // if-none leaves a current version alone; never registers only.
+      expect(await promote(client, n, 'if-none')).toContain(`${toCanonicalString(n1)} stays current`);
 
-    // Cycle B starts on N+1; it waits for the vault hold that A still has (one operation per vault).
-    const b = await start('b');
-    await waitForStatus(b, (s) => s.hold?.state === 'waiting', 'B waiting for the hold');
+      // Cycle B starts on N+1; it waits for the vault hold that A still has (one operation per vault).
+      const b = await start('b');
+      await waitForStatus(b, (s) => s.hold?.state === 'waiting', 'B waiting for the hold');
 
-    // A is decided and finishes: on N, although N+1 is current.
-    await a.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'upgrade test' }] });
-    const resultA = (await a.result()) as CycleResult;
-    expect(resultA.outcome).toBe('validated');
-    await waitForDecide(b);
-    await b.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'upgrade test' }] });
-    const resultB = (await b.result()) as CycleResult;
-    expect(resultB.outcome).toBe('validated');
+      // A is decided and finishes: on N, although N+1 is current.
+      await a.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'upgrade test' }] });
+      const resultA = (await a.result()) as CycleResult;
+      expect(resultA.outcome).toBe('validated');
+      await waitForDecide(b);
+      await b.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'upgrade test' }] });
+      const resultB = (await b.result()) as CycleResult;
+      expect(resultB.outcome).toBe('validated');
 
-    expect(await taskVersions(a)).toEqual([n.buildId]);
-    expect(await taskVersions(b)).toEqual([n1.buildId]);
-    const [descA, descB, descS] = await Promise.all([a.describe(), b.describe(), sentinel.describe()]);
-    expect(descA.raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(2); // VERSIONING_BEHAVIOR_PINNED
-    expect(descA.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n.buildId);
-    expect(descB.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n1.buildId);
+      expect(await taskVersions(a)).toEqual([n.buildId]);
+      expect(await taskVersions(b)).toEqual([n1.buildId]);
+      const [descA, descB, descS] = await Promise.all([a.describe(), b.describe(), sentinel.describe()]);
+      expect(descA.raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(VersioningBehavior.VERSIONING_BEHAVIOR_PINNED);
+      expect(descA.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n.buildId);
+      expect(descB.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n1.buildId);
 
-    // The sentinel started on N (A asked it for the hold) and moved to N+1 with its next task: AUTO_UPGRADE.
-    const sentinelVersions = await taskVersions(sentinel);
-    expect(sentinelVersions[0]).toBe(n.buildId);
-    expect(sentinelVersions.at(-1)).toBe(n1.buildId);
-    expect(descS.raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(3); // VERSIONING_BEHAVIOR_AUTO_UPGRADE
-    expect(descS.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n1.buildId);
+      // The sentinel started on N (A asked it for the hold) and moved to N+1 with its next task: AUTO_UPGRADE.
+      const sentinelVersions = await taskVersions(sentinel);
+      expect(sentinelVersions[0]).toBe(n.buildId);
+      expect(sentinelVersions.at(-1)).toBe(n1.buildId);
+      expect(descS.raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE);
+      expect(descS.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(n1.buildId);
 
-    // The gap, asked of the lab: closed.
-    expect(t.lab.vaultPortsDown()).toBe(true);
-    expect(t.lab.replication().enabled).toBe(false);
+      // The gap, asked of the lab: closed.
+      expect(t.lab.vaultPortsDown()).toBe(true);
+      expect(t.lab.replication().enabled).toBe(false);
 
-    await sentinel.terminate('test over');
-    wN.shutdown();
-    wN1.shutdown();
-    await Promise.all([runningN, runningN1]);
+      await sentinel.terminate('test over');
+    } finally {
+      for (const w of workers) w.shutdown();
+      await Promise.all(running);
+    }
   });
 });
