@@ -8,6 +8,7 @@
  *       the codec server for the Temporal UI and CLI; keys from the config's temporal.encryption.keys or from
  *       --key-file flags (the first one encrypts, every one decrypts).
  */
+import { encryptionKeysFromFile } from './data-converter';
 import { EncryptionCodec } from './encryption-codec';
 import { generateKeyFile, loadKeyRing, type KeyRef } from './keys';
 import { startCodecServer } from './server';
@@ -32,11 +33,10 @@ function parseFlags(args: string[]): Map<string, string[]> {
   return flags;
 }
 
-async function keysFrom(flags: Map<string, string[]>): Promise<KeyRef[]> {
+function keysFrom(flags: Map<string, string[]>): KeyRef[] {
   const config = flags.get('config')?.[0];
   if (config) {
-    const { loadConfig } = await import('../config/load');
-    const keys = loadConfig(config).temporal?.encryption?.keys;
+    const keys = encryptionKeysFromFile(config);
     if (!keys) throw new UsageError(`${config} has no temporal.encryption.keys; the codec server needs the keys the workers use`);
     return keys;
   }
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'serve') {
-    const ring = loadKeyRing(await keysFrom(flags));
+    const ring = loadKeyRing(keysFrom(flags));
     const port = Number(one('port', false) ?? 18888);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${one('port', false)}: a TCP port number`);
     const { url } = await startCodecServer({

@@ -82,10 +82,11 @@ describeTemporal('encrypted payloads on the dev server, the CLI and the codec se
     generateKeyFile(join(dir, 'new.key'));
     token = randomBytes(24).toString('hex');
     writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
-    // The codec server's real entry, keys given as flags (the stack passes --config config/stack.yaml instead).
+    // The codec server's real entry as the stack runs it: the keys from a config file's temporal.encryption.
+    writeFileSync(join(dir, 'stack.yaml'), 'temporal:\n  encryption:\n    keys:\n      - { id: new, file: new.key }\n      - { id: old, file: old.key }\n');
     codecServer = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'codec/main.ts'), 'serve', '--port', '0',
       '--tls-cert', ca.serverCert, '--tls-key', ca.serverKey, '--client-ca', ca.caCert, '--token-file', join(dir, 'token'),
-      '--allow-origin', UI_ORIGIN, '--key-file', `new=${join(dir, 'new.key')}`, '--key-file', `old=${join(dir, 'old.key')}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--allow-origin', UI_ORIGIN, '--config', join(dir, 'stack.yaml')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     codecUrl = await new Promise<string>((res, rej) => {
       let out = '';
       const onData = (d: Buffer) => {

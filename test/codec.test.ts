@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { EncryptionCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../codec/encryption-codec';
 import { generateKeyFile, loadKeyRing, readKeyFile } from '../codec/keys';
-import { dataConverterFor } from '../codec/data-converter';
+import { dataConverterFor, dataConverterForFile } from '../codec/data-converter';
 import { payloadsFromJson, payloadsToJson } from '../codec/proto-json';
 import { parseConfig } from '../config/load';
 import { parse as parseYaml } from 'yaml';
@@ -145,6 +145,18 @@ describe('dataConverterFor', () => {
     expect(meta(wire, METADATA_KEY_ID)).toBe('cfg');
     const { failureConverter } = await import(dc.failureConverterPath!);
     expect(failureConverter.options.encodeCommonAttributes).toBe(true);
+  });
+
+  test('from a config file (irctl --config): keys relative to the file; none without temporal.encryption', async () => {
+    keyFile('irctl');
+    const file = join(dir, 'stack.yaml');
+    writeFileSync(file, 'temporal:\n  address: 127.0.0.1:17233\n  encryption:\n    keys:\n      - { id: irctl, file: irctl.key }\nvaults: []\n');
+    const [wire] = await dataConverterForFile(file)!.payloadCodecs![0].encode([plain('x')]);
+    expect(meta(wire, METADATA_KEY_ID)).toBe('irctl');
+    writeFileSync(file, 'temporal:\n  address: 127.0.0.1:17233\n');
+    expect(dataConverterForFile(file)).toBeUndefined();
+    writeFileSync(file, 'temporal:\n  encryption:\n    keys: []\n');
+    expect(() => dataConverterForFile(file)).toThrow(`${file} is not a valid vault configuration:\n  temporal.encryption.keys: list at least one key`);
   });
 
   test('bad encryption config is named by field', () => {
