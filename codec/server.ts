@@ -1,10 +1,12 @@
 /**
  * The codec server the Temporal UI and CLI call to show encrypted payloads: `POST …/decode` and `POST …/encode`
- * with `{payloads: [...]}` (proto JSON). HTTPS only; each request needs a bearer token (from a 0600 file) or a
- * client certificate signed by the given CA. CORS answers the configured UI origin(s) only, a request from any
- * other origin is refused, so a page elsewhere cannot use a logged-in operator's browser to decrypt.
+ * with `{payloads: [...]}` (proto JSON). HTTPS only; each request needs a bearer token (from a 0600 file), a
+ * client certificate signed by the given CA, or the session cookie `/login` sets for a browser that shows the UI
+ * without OIDC (the UI sends no token of its own then; `TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true` makes it send the
+ * cookie). CORS answers the configured UI origin(s) only, a request from any other origin is refused, so a page
+ * elsewhere cannot use a logged-in operator's browser to decrypt.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -55,6 +57,22 @@ function readPem(file: string, what: string): Buffer {
 }
 
 const ALLOWED_HEADERS = 'Content-Type, X-Namespace, Authorization';
+const SESSION_COOKIE = 'ir_codec_session';
+
+const LOGIN_FORM = `<!doctype html><meta charset="utf-8"><title>Codec server sign-in</title>
+<form method="post" action="login"><p>Codec server token (the stack's token file):</p>
+<input type="password" name="token" autofocus size="70"> <button>Sign in</button></form>
+<p>Then the Temporal UI (with TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true) shows payloads decoded in this browser.</p>`;
+
+const same = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
 
 export async function startCodecServer(opts: CodecServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   if (!opts.tokenFile && !opts.clientCaFile) {
@@ -64,6 +82,8 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
   const token = opts.tokenFile ? Buffer.from(readSecretFile(opts.tokenFile, 'token file')) : undefined;
   if (token && token.length < 16) throw new CodecServerError(`token file ${opts.tokenFile} holds a token shorter than 16 characters; write a long random one (openssl rand -hex 32)`);
   const log = opts.log ?? ((line: string) => console.error(line));
+  // The browser session: derived from the token (never the token itself), so a new token ends every session.
+  const session = token ? createHmac('sha256', token).update('ir-codec-ui-session').digest('hex') : undefined;
   const origins = new Set(opts.allowedOrigins.map((o) => o.replace(/\/$/, '')));
 
   const server = createServer(
@@ -99,11 +119,13 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
   const refusal = (req: IncomingMessage): { status: 401 | 403; text: string } | undefined => {
     const socket = req.socket as TLSSocket;
     if (opts.clientCaFile && socket.authorized) return undefined;
+    const cookie = cookieOf(req, SESSION_COOKIE);
+    if (cookie && session && same(Buffer.from(cookie), Buffer.from(session))) return undefined;
     const header = req.headers.authorization;
     if (header && token) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       const given = Buffer.from(m?.[1] ?? '');
-      if (m && given.length === token.length && timingSafeEqual(given, token)) return undefined;
+      if (m && same(given, token)) return undefined;
       return { status: 403, text: 'the bearer token is not valid for this codec server' };
     }
     const cert = opts.clientCaFile ? socket.getPeerCertificate() : undefined;
@@ -117,7 +139,8 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
     const cors: Record<string, string> = {};
-    if (origin !== undefined) {
+    // The sign-in form posts to its own origin (this server); no CORS needed there.
+    if (origin !== undefined && origin !== `https://${req.headers.host}`) {
       if (!origins.has(origin)) {
         send(res, 403, `origin ${origin} is not allowed to use this codec server`);
         return;
@@ -137,7 +160,12 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
       res.end();
       return;
     }
-    const action = /\/(encode|decode)$/.exec((req.url ?? '').split('?')[0])?.[1];
+    const path = (req.url ?? '').split('?')[0];
+    if (/\/login$/.test(path) && token) {
+      await login(req, res);
+      return;
+    }
+    const action = /\/(encode|decode)$/.exec(path)?.[1];
     if (req.method !== 'POST' || !action) {
       send(res, 404, 'POST /decode or POST /encode with {"payloads": [...]}', cors);
       return;
@@ -174,6 +202,33 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<{ serv
       log(`codec server: ${action} refused (namespace ${req.headers['x-namespace'] ?? '?'}): ${err.message}`);
       send(res, 422, err.message, cors);
     }
+  }
+
+  /** GET: the sign-in form; POST (form or JSON {token}): the session cookie for the UI's browser. */
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(LOGIN_FORM);
+      return;
+    }
+    if (req.method !== 'POST') {
+      send(res, 405, 'GET /login for the form, POST /login with token=<token>');
+      return;
+    }
+    const body = (await readBody(req).catch(() => Buffer.alloc(0))).toString('utf8');
+    let given = '';
+    try {
+      given = /^\s*\{/.test(body) ? String((JSON.parse(body) as { token?: unknown }).token ?? '') : (new URLSearchParams(body).get('token') ?? '');
+    } catch {
+      // not JSON after all: no token
+    }
+    if (!same(Buffer.from(given.trim()), token!)) {
+      send(res, 403, 'the token is not valid for this codec server');
+      return;
+    }
+    // SameSite=None: the UI's page is another site (its own port and scheme) and must send the cookie along.
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Set-Cookie': `${SESSION_COOKIE}=${session}; Path=/; HttpOnly; Secure; SameSite=None; Max-Age=43200` });
+    res.end('signed in: the Temporal UI in this browser can now decode payloads (for 12 hours)\n');
   }
 
   await new Promise<void>((resolve, reject) => {

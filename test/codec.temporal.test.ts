@@ -211,6 +211,19 @@ describeTemporal('encrypted payloads on the dev server, the CLI and the codec se
     expect(uiPost.out).toContain(`Access-Control-Allow-Origin: ${UI_ORIGIN}`);
     expect(status(uiPost)).toBe('200');
 
+    // The UI's browser without OIDC: /login sets a session cookie (never the token itself) the UI sends along.
+    const login = (tok: string) =>
+      run('curl', ['-sS', '-i', '--cacert', ca.caCert, '-X', 'POST', `${codecUrl}/login`, '-H', `Origin: ${codecUrl}`, '--data-urlencode', `token=${tok}`]);
+    expect((await login('x'.repeat(token.length))).out).toMatch(/^HTTP\/1\.1 403[^]*the token is not valid/);
+    const signedIn = await login(token);
+    expect(signedIn.out).toMatch(/^HTTP\/1\.1 200/);
+    const cookie = /set-cookie: (ir_codec_session=[0-9a-f]{64}); Path=\/; HttpOnly; Secure; SameSite=None/i.exec(signedIn.out)?.[1];
+    expect(cookie).toBeDefined();
+    expect(signedIn.out).not.toContain(token);
+    const withCookie = await curl('-H', `Cookie: ${cookie}`, '-H', `Origin: ${UI_ORIGIN}`);
+    expect(status(withCookie)).toBe('200');
+    expect(status(await curl('-H', 'Cookie: ir_codec_session=00', '-H', `Origin: ${UI_ORIGIN}`))).toBe('401');
+
     // Over the body limit: refused before it is read whole.
     writeFileSync(join(dir, 'big.json'), JSON.stringify({ payloads: [{ data: 'A'.repeat(9 * 1024 * 1024) }] }));
     const big = await run('curl', ['-sS', '--cacert', ca.caCert, '-w', '\n%{http_code}', '-X', 'POST', `${codecUrl}/decode`, '-H', `Authorization: Bearer ${token}`, '--data-binary', `@${join(dir, 'big.json')}`]);
