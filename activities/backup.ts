@@ -22,7 +22,7 @@ import { openBareos } from './drivers/backup/bareos';
 import { openNetWorker } from './drivers/backup/networker';
 import type { BackupDriver, HoldItem } from './drivers/backup/types';
 import { openHttps } from './drivers/https';
-import type { BackupRecord } from '../workflows/messages';
+import type { BackupRecord } from '../workflows/cycle-messages';
 
 /** The protected jobs kept running past backup.drainTimeout: the cycle ends in PREFLIGHT, gap untouched. */
 export class BackupDrainTimeoutError extends Error {

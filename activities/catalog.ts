@@ -3,7 +3,7 @@
  * and where its evidence is. Written atomically (temp file + rename); entries are only ever appended.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 import { catalogPath, vaultDir } from './evidence';
 
 export interface CatalogEntry {

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { HistoryRecord } from './evidence';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 
 const VAULT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

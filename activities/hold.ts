@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
-import { releaseHoldSignal, requestHoldSignal, sentinelWorkflowId, type Holder } from '../workflows/messages';
+import { releaseHoldSignal, requestHoldSignal, sentinelWorkflowId, type Holder } from '../workflows/sentinel-messages';
 
 export function holdActivities(deps: ActivityDeps) {
   const signalSentinel = async (vaultId: string, send: (id: string, taskQueue: string) => Promise<unknown>) => {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { incidentsDir, openIncidents, recordIncident } from './evidence';
-import type { Incident as GapIncident } from '../workflows/messages';
+import type { Incident as GapIncident } from '../workflows/sentinel-messages';
 
 const GAP_KINDS = new Set<string>(['gap-open-without-holder', 'holder-ended-without-release']);
 

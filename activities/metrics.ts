@@ -13,7 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import { noopMetricMeter, type MetricCounter, type MetricGauge, type MetricHistogram, type MetricMeter } from '@temporalio/common';
 import type { Config } from '../config/schema';
-import type { CycleResult, Incident, Outcome } from '../workflows/messages';
+import type { CycleResult, Outcome } from '../workflows/cycle-messages';
+import type { Incident } from '../workflows/sentinel-messages';
 import type { DrillOutcome, DrillResult } from '../workflows/drill-messages';
 import { isGoodCopy, readCatalog } from './catalog';
 

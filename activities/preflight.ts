@@ -5,7 +5,7 @@ import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
 import { approvalSchema, closeAfterValues, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
-import type { CyclePolicy } from '../workflows/messages';
+import type { CyclePolicy } from '../workflows/cycle-messages';
 
 const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval', 'closeAfter'];
 

@@ -10,7 +10,7 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { lockFiles } from './drivers/datadomain/retention-mount';
 import { recordEvidence, recordIncident } from './evidence';
-import type { ProbeAttempt, ProbeResult } from '../workflows/messages';
+import type { ProbeAttempt, ProbeResult } from '../workflows/cycle-messages';
 
 export const CANARY_DIR = '.ir-canary';
 const MARGIN_SECONDS = 60;

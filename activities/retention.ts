@@ -11,7 +11,7 @@ import { vaultAccess } from './deps';
 import { lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
 import { LockError } from './lock-error';
 import { lockOverRest } from './lock-rest';
-import type { CopyInfo } from '../workflows/messages';
+import type { CopyInfo } from '../workflows/cycle-messages';
 
 /**
  * LOCK's resume checkpoint, heartbeated: a retry on another worker (the first one died) reads it from

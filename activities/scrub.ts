@@ -14,7 +14,7 @@ import { listRecords, readChain, recordEvidence, recordIncident, vaultDir } from
 import { buildManifest, compareManifests, readManifestInfo, type HashAlgorithm } from './hashing';
 import { readGnuManifestEntries } from './hashing/manifest';
 import { vaultHistory } from './history';
-import type { CopyScrub, ScrubOptions, ScrubResult, ScrubTarget } from '../workflows/messages';
+import type { CopyScrub, ScrubOptions, ScrubResult, ScrubTarget } from '../workflows/scrub-messages';
 
 export interface ScrubPlan {
   targets: ScrubTarget[];

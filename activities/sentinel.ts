@@ -10,7 +10,7 @@ import { gapIsOpen } from './link';
 import { runStatus } from './history';
 import { gapIncidentSummary, recordGapIncident } from './incidents';
 import { cycleMetrics } from './metrics';
-import type { Holder, Incident } from '../workflows/messages';
+import type { Holder, Incident } from '../workflows/sentinel-messages';
 
 export function sentinelActivities(deps: ActivityDeps) {
   return {

@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { analyzeCopy, buildManifest, compareManifests, type Finding } from './hashing';
-import type { ManifestRef, ValidationSummary } from '../workflows/messages';
+import type { ManifestRef, ValidationSummary } from '../workflows/cycle-messages';
 import { baselineChangeRates, latestValidatedCopy, readCatalog } from './catalog';
 import { copyDir } from './evidence';
 import { pacer } from './scrub';

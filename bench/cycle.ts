@@ -27,7 +27,7 @@ import { ensureTemporalCli } from '../clients/temporal-cli';
 import { startDevServer } from '../clients/devserver';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 
 const quick = process.argv.includes('--quick');
 const LAB_LINK_UP_SECONDS = 0.3;

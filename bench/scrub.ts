@@ -15,7 +15,7 @@ import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startLab } from '../lab';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle, scrubCopies } from '../workflows';
-import type { ScrubResult } from '../workflows/messages';
+import type { ScrubResult } from '../workflows/scrub-messages';
 import { configForLab, VAULT } from '../test/helpers/lab';
 
 const MIB = 1024 * 1024;

@@ -3,7 +3,7 @@
  * has that id plus the scheduled time, and carries IrVault from its start. Either way irctl finds it.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
-import { cycleWorkflowId } from '../workflows/messages';
+import { cycleWorkflowId } from '../workflows/cycle-messages';
 
 export const CYCLE_WORKFLOW_TYPE = 'isolatedRecoveryCycle';
 

@@ -20,7 +20,8 @@ import { loadConfig } from '../config/load';
 import { createWorker } from '../workers/worker';
 import { promote } from '../workers/deployment';
 import { isolatedRecoveryCycle } from '../workflows';
-import { abortSignal, cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/messages';
+import { cycleWorkflowId, statusQuery, TASK_QUEUE, type CycleResult, type CycleStatus } from '../workflows/cycle-messages';
+import { abortSignal } from '../workflows/operator-messages';
 
 const CONFIG = process.env.IR_CONFIG ?? 'config/lab.yaml';
 const VAULT = process.env.IR_VAULT ?? 'lab-vault';

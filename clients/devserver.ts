@@ -9,7 +9,7 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { dirname } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { deploymentVersion, promote } from '../workers/deployment';
-import { searchAttributeNames } from '../workflows/messages';
+import { searchAttributeNames } from '../workflows/cycle-messages';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 
 export interface DevServerOptions {

@@ -5,7 +5,7 @@
  * 10 s) otherwise.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { CycleStatus } from '../workflows/messages';
+import type { CycleStatus } from '../workflows/cycle-messages';
 import type { CommandIO } from './cli';
 import { formatDuration } from './vaults';
 

@@ -6,7 +6,8 @@
  */
 import type { Client, ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import type { Config, ScheduleConfig, VaultConfig } from '../config/schema';
-import { cycleWorkflowId, scrubWorkflowId } from '../workflows/messages';
+import { cycleWorkflowId } from '../workflows/cycle-messages';
+import { scrubWorkflowId } from '../workflows/scrub-messages';
 import { drillWorkflowId } from '../workflows/drill-messages';
 import { CYCLE_WORKFLOW_TYPE } from './cycles';
 import { formatDuration } from './vaults';
@@ -230,7 +231,7 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
 
 /** Makes the server match `desired`; with dryRun only computes the changes. */
 export async function reconcile(client: Client, desired: DesiredSchedule[], opts: { dryRun: boolean }): Promise<{ changes: ScheduleChange[]; unchanged: string[] }> {
-  const { IrVault } = await import('../workflows/messages');
+  const { IrVault } = await import('../workflows/cycle-messages');
   const changes: ScheduleChange[] = [];
   const unchanged: string[] = [];
   for (const d of desired) {

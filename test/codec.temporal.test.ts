@@ -18,7 +18,7 @@ import { dataConverterFor } from '../codec/data-converter';
 import { generateKeyFile } from '../codec/keys';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { makeTestCa, type TestCa } from './helpers/pki';

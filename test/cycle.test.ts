@@ -13,7 +13,8 @@ import { stringify } from 'yaml';
 import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { isolatedRecoveryCycle } from '../workflows';
-import { abortSignal, cycleWorkflowId, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/messages';
+import { cycleWorkflowId, statusQuery, IrGapState, IrPhase, IrVerdict, type CycleResult, type Phase } from '../workflows/cycle-messages';
+import { abortSignal } from '../workflows/operator-messages';
 import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 

@@ -12,7 +12,7 @@ import { createWorker } from '../workers/worker';
 import { runIrctl } from '../clients/irctl';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { isolatedRecoveryCycle } from '../workflows';
-import { cycleWorkflowId, type CycleResult } from '../workflows/messages';
+import { cycleWorkflowId, type CycleResult } from '../workflows/cycle-messages';
 import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { outcomeOf, waitForDecide } from './helpers/decide';

@@ -10,19 +10,8 @@ import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import {
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  IrDecision,
-  IrGapState,
-  IrPhase,
-  rejectSignal,
-  rejectUpdate,
-  statusQuery,
-  type CycleResult,
-  type DecisionRequest,
-} from '../workflows/messages';
+import { IrDecision, IrGapState, IrPhase, statusQuery, type CycleResult } from '../workflows/cycle-messages';
+import { abortUpdate, approveSignal, approveUpdate, rejectSignal, rejectUpdate, type DecisionRequest } from '../workflows/operator-messages';
 import { readCatalog, isGoodCopy } from '../activities/catalog';
 import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';

@@ -13,7 +13,7 @@ import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import { IrDecision } from '../workflows/messages';
+import { IrDecision } from '../workflows/cycle-messages';
 import { describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { waitForDecide } from './helpers/decide';

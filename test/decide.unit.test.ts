@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { approvalSchema } from '../config/schema';
 import { ConfigError, findVault, loadConfig, parseConfig } from '../config/load';
 import { checkPolicyOverride } from '../activities/preflight';
-import { parseAbortRequest, parseDecisionRequest } from '../workflows/messages';
+import { parseAbortRequest, parseDecisionRequest } from '../workflows/operator-messages';
 import { decisionNeeded } from '../workflows/decide';
 
 const errorOf = (fn: () => unknown): Error => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { appendRecord, chainPath, openIncidents, recordEvidence, recordIncident, resolveIncident, verifyAgainstHistory, verifyChain, vaultDir } from '../activities/evidence';
 import { buildManifest } from '../activities/hashing';
 import { chooseCopies, pacer } from '../activities/scrub';
-import type { ScrubTarget } from '../workflows/messages';
+import type { ScrubTarget } from '../workflows/scrub-messages';
 
 const V = 'vault-a';
 let dir: string;

@@ -17,7 +17,7 @@ import type { Alert } from '../activities/deps';
 import type { Fault } from '../lab/faults';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 import { phaseFeed } from './helpers/phase-feed';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';

@@ -32,7 +32,7 @@ import type { PlatformName } from '../vocabulary/switch-platforms';
 import type { PendingRevert } from '../lab/cli/revert';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 import { startTestLab, type TestLab } from './helpers/lab';
 import { bundleWorkflows, temporalAddress } from './helpers/temporal';
 

@@ -1,6 +1,6 @@
 /** The Markdown report says what a person needs to know about a cycle's start: a gap it found open. */
 import { renderMarkdown } from '../activities/report';
-import type { CycleResult } from '../workflows/messages';
+import type { CycleResult } from '../workflows/cycle-messages';
 
 const base: CycleResult = {
   vaultId: 'lab-vault',

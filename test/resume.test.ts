@@ -15,7 +15,8 @@ import { stringify } from 'yaml';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { spawnWorker, type WorkerProcess } from './helpers/worker-process';
-import { sentinelWorkflowId, statusQuery, type CycleResult, type CycleStatus } from '../workflows/messages';
+import { statusQuery, type CycleResult, type CycleStatus } from '../workflows/cycle-messages';
+import { sentinelWorkflowId } from '../workflows/sentinel-messages';
 
 jest.setTimeout(180_000);
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { IrVault } from '../workflows/messages';
+import { IrVault } from '../workflows/cycle-messages';
 import { checkRpo } from '../clients/rpo';
 import { connectTemporal, describeTemporal } from './helpers/temporal';
 import { irctlWith, tempDir, writeConfig } from './helpers/irctl';

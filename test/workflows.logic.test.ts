@@ -8,20 +8,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { gapSentinel, isolatedRecoveryCycle } from '../workflows';
-import {
-  abortSignal,
-  releaseHoldSignal,
-  requestHoldSignal,
-  sentinelStatusQuery,
-  sentinelWorkflowId,
-  statusQuery,
-  type CycleResult,
-  type CycleStatus,
-  type Holder,
-  type Incident,
-  type Phase,
-} from '../workflows/messages';
+import { statusQuery, type CycleResult, type CycleStatus, type Phase } from '../workflows/cycle-messages';
+import { abortSignal } from '../workflows/operator-messages';
+import { releaseHoldSignal, requestHoldSignal, sentinelStatusQuery, sentinelWorkflowId, type Holder, type Incident } from '../workflows/sentinel-messages';
 import { bundleWorkflows, connectTemporal, describeTemporal } from './helpers/temporal';
+import { versioning } from '../workers/worker';
 
 jest.setTimeout(120_000);
 
@@ -167,6 +158,7 @@ async function withWorker<T>(w: World, fn: (tq: string) => Promise<T>): Promise<
     taskQueue: tq,
     workflowBundle: bundle,
     activities: stubActivities(w),
+    workerDeploymentOptions: versioning(), // as every worker of these workflows (workers/worker.ts)
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
   });

@@ -3,7 +3,7 @@
  * and by the clients above it (the demo, the dev server, `irctl schedule apply`).
  */
 import type { Connection } from '@temporalio/client';
-import { searchAttributeNames } from '../workflows/messages';
+import { searchAttributeNames } from '../workflows/cycle-messages';
 
 // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 const KEYWORD = 2;

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema';
 import { gapSentinel } from '../workflows';
-import { sentinelWorkflowId } from '../workflows/messages';
+import { sentinelWorkflowId } from '../workflows/sentinel-messages';
 
 export async function ensureSentinels(client: Client, config: Config, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];

@@ -5,7 +5,7 @@ import { fileAlerter } from '../activities/notify';
 import { openSwitch } from '../activities/drivers/switch';
 import { openDataDomain } from '../activities/drivers/datadomain/cli';
 import type { Config } from '../config/schema';
-import { TASK_QUEUE } from '../workflows/messages';
+import { TASK_QUEUE } from '../workflows/cycle-messages';
 import { deploymentVersion } from './deployment';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 
@@ -24,8 +24,16 @@ export interface CreateWorkerOptions {
   interceptors?: WorkerOptions['interceptors'];
   /** Payload encryption (codec/data-converter.ts dataConverterFor); the SDK default when absent. */
   dataConverter?: WorkerOptions['dataConverter'];
-  /** The deployment version this worker registers (default: workers/deployment.ts); false: an unversioned worker. */
-  version?: WorkerDeploymentVersion | false;
+  /** The deployment version this worker registers (default: workers/deployment.ts). */
+  version?: WorkerDeploymentVersion;
+}
+
+/**
+ * Every worker of these workflows is versioned: cycles, drills and scrubs are PINNED to the version that started them,
+ * the sentinel auto-upgrades (each says so with setWorkflowOptions, which an unversioned worker refuses).
+ */
+export function versioning(version: WorkerDeploymentVersion = deploymentVersion()) {
+  return { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } as const;
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
@@ -37,11 +45,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities(realDeps(opts.config, opts.deps)),
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
-    // Cycles, drills and scrubs are PINNED to the version that started them; the sentinel auto-upgrades
-    // (each workflow says so with setWorkflowOptions; the default covers any that would not).
-    ...(opts.version === false
-      ? {}
-      : { workerDeploymentOptions: { version: opts.version ?? deploymentVersion(), useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' as const } }),
+    workerDeploymentOptions: versioning(opts.version),
     // Cancellation reaches an activity only in answer to a heartbeat, and the SDK throttles heartbeats to
     // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.
     maxHeartbeatThrottleInterval: '1 second',

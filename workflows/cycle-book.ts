@@ -3,7 +3,7 @@
  * their timings, the exposure window and where it went, the outcome. No orchestration here.
  */
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { IrGapState, IrPhase, IrVault, IrVerdict, type CyclePolicy, type CycleStatus, type GapState, type Outcome, type Phase } from './messages';
+import { IrGapState, IrPhase, IrVault, IrVerdict, type CyclePolicy, type CycleStatus, type GapState, type Outcome, type Phase } from './cycle-messages';
 
 /** Copy ids sort by time and stay unique: the run's start instant and the random tail of its UUIDv7 run id. */
 function copyIdFor(startTime: Date, runId: string): string {

@@ -13,7 +13,8 @@ import { AirGap, BackupHold } from './close-path';
 import { decisionNeeded, decisionOutcome, OperatorDesk } from './decide';
 import { rootMessage } from './failure';
 import { VaultHold } from './hold';
-import { messageDescriptions, statusQuery, type CyclePolicy, type CycleResult } from './messages';
+import { statusQuery, type CyclePolicy, type CycleResult } from './cycle-messages';
+import { messageDescriptions } from './operator-messages';
 
 type SyncPoint = Awaited<ReturnType<typeof snapshotAndSync>>;
 type SourceManifest = Awaited<ReturnType<typeof hashTree>>;

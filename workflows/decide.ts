@@ -7,27 +7,8 @@
  * close path has verified the gap closed.
  */
 import { ApplicationFailure, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  IrDecision,
-  messageDescriptions,
-  parseAbortRequest,
-  parseDecisionRequest,
-  rejectSignal,
-  rejectUpdate,
-  type CyclePolicy,
-  type CycleStatus,
-  type Decision,
-  type DecisionReply,
-  type DecisionRequest,
-  type DecisionStage,
-  type Outcome,
-  type Phase,
-  type Verdict,
-} from './messages';
+import { IrDecision, type CyclePolicy, type CycleStatus, type Outcome, type Phase, type Verdict } from './cycle-messages';
+import { abortSignal, abortUpdate, approveSignal, approveUpdate, messageDescriptions, parseAbortRequest, parseDecisionRequest, rejectSignal, rejectUpdate, type Decision, type DecisionReply, type DecisionRequest, type DecisionStage } from './operator-messages';
 
 /** Phases in which `abort` still takes the close path (the gap may be open or about to be). */
 const ABORTABLE: Phase[] = ['PREFLIGHT', 'OPEN', 'REPLICATE', 'CONVERGE', 'LOCK', 'VALIDATE'];

@@ -1,9 +1,9 @@
 /**
  * The drill's messages and result shapes, shared by the recoveryDrill workflow, its activities and irctl.
- * Like messages.ts: no secrets (vault ids, copy ids, paths, timings and check output only).
+ * Like cycle-messages.ts: no secrets (vault ids, copy ids, paths, timings and check output only).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AbortRequest } from './messages';
+import type { AbortRequest } from './operator-messages';
 
 export type DrillOutcome = 'passed' | 'recovery-failed' | 'objectives-missed' | 'refused' | 'aborted' | 'cancelled';
 

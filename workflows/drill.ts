@@ -7,7 +7,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { abortDrillSignal, drillStatusQuery, type AppDrillResult, type DrillOutcome, type DrillPlan, type DrillRequest, type DrillResult, type DrillStatus, type DrillStep } from './drill-messages';
-import { parseAbortRequest } from './messages';
+import { parseAbortRequest } from './operator-messages';
 import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { holdAnswerSignal, type HoldAnswer, type Holder } from './messages';
+import { holdAnswerSignal, type HoldAnswer, type Holder } from './sentinel-messages';
 
 type Activities = ReturnType<typeof createActivities>;
 

@@ -6,7 +6,8 @@
  */
 import { proxyActivities, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { CopyScrub, ProbeResult, ScrubOptions, ScrubResult } from './messages';
+import type { ProbeResult } from './cycle-messages';
+import type { CopyScrub, ScrubOptions, ScrubResult } from './scrub-messages';
 import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;

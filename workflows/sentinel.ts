@@ -22,21 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import {
-  checkPauseRequest,
-  holdAnswerSignal,
-  pauseSentinelUpdate,
-  releaseHoldSignal,
-  requestHoldSignal,
-  resumeSentinelUpdate,
-  sentinelStatusQuery,
-  type HoldAnswer,
-  type HoldRequest,
-  type Holder,
-  type Incident,
-  type SentinelBackupRelease,
-  type SentinelStatus,
-} from './messages';
+import { checkPauseRequest, holdAnswerSignal, pauseSentinelUpdate, releaseHoldSignal, requestHoldSignal, resumeSentinelUpdate, sentinelStatusQuery, type HoldAnswer, type HoldRequest, type Holder, type Incident, type SentinelBackupRelease, type SentinelStatus } from './sentinel-messages';
 import { rootMessage } from './failure';
 
 type Activities = ReturnType<typeof createActivities>;

@@ -4,19 +4,8 @@
  */
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { checkPolicyOverride } from '../../activities/preflight';
-import {
-  abortSignal,
-  abortUpdate,
-  approveUpdate,
-  cycleWorkflowId,
-  parseAbortRequest,
-  parseDecisionRequest,
-  rejectUpdate,
-  TASK_QUEUE,
-  type CycleResult,
-  type CycleStatus,
-  type DecisionRequest,
-} from '../../workflows/messages';
+import { cycleWorkflowId, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/cycle-messages';
+import { abortSignal, abortUpdate, approveUpdate, parseAbortRequest, parseDecisionRequest, rejectUpdate, type DecisionRequest } from '../../workflows/operator-messages';
 import { CliError, ExitCode, parse, parseJsonOption, UsageError, type Command, type CommandContext, type CommandGroup } from '../cli';
 import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
@@ -26,7 +15,7 @@ import { configOf, vaultArg } from '../vaults';
 import { endedWithoutStatus } from './terminated';
 
 
-/** The fields of a DECIDE question irctl shows (a subset of workflows/messages.ts Decision). */
+/** The fields of a DECIDE question irctl shows (a subset of workflows/operator-messages.ts Decision). */
 interface DecisionView {
   stage: string;
   state: string;
@@ -47,7 +36,7 @@ export function formatStatus(s: CycleStatus): string[] {
   }
   for (const p of s.phases) lines.push(`  ${p.phase.padEnd(10)} ${p.startedAt}${p.seconds !== undefined ? `  ${p.seconds.toFixed(1)} s` : '  …'}`);
   if (s.abort) lines.push(`abort: by ${s.abort.by} at ${s.abort.at}: ${s.abort.reason}`);
-  // DECIDE's questions and answers (workflows/messages.ts Decision), the current one last.
+  // DECIDE's questions and answers (workflows/operator-messages.ts Decision), the current one last.
   const decisions = (s as { decisions?: DecisionView[] }).decisions ?? [];
   for (const d of decisions) {
     lines.push(
@@ -124,7 +113,7 @@ const start: Command = {
       if (running) {
         throw new CliError(`a cycle is already running on vault ${vault.id} (${running.workflowId}): one cycle per vault at a time; see irctl cycle watch ${vault.id}`, ExitCode.REFUSED);
       }
-      const { IrVault } = await import('../../workflows/messages');
+      const { IrVault } = await import('../../workflows/cycle-messages');
       let handle: WorkflowHandleWithFirstExecutionRunId;
       try {
         handle = await client.workflow.start(CYCLE_WORKFLOW_TYPE, {
@@ -189,7 +178,7 @@ const list: Command = {
       const query = vaultId
         ? cycleQuery(vaultId, values.running as boolean)
         : `WorkflowType="${CYCLE_WORKFLOW_TYPE}"${values.running ? ' AND ExecutionStatus="Running"' : ''}`;
-      const { IrVault, IrPhase, IrGapState, IrVerdict } = await import('../../workflows/messages');
+      const { IrVault, IrPhase, IrGapState, IrVerdict } = await import('../../workflows/cycle-messages');
       const rows = (await listCycles(client, query, limit)).map((wf) => ({
         workflowId: wf.workflowId,
         runId: wf.runId,

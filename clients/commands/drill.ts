@@ -12,7 +12,7 @@ import { readCatalog } from '../../activities/catalog';
 import { fmtDuration, readDrillHistory, renderDrillMarkdown, renderJUnit } from '../../activities/drill-report';
 import { recoveryDrill } from '../../workflows';
 import { DRILL_EXIT, drillExitCode, drillWorkflowId, type DrillRequest, type DrillResult } from '../../workflows/drill-messages';
-import { TASK_QUEUE } from '../../workflows/messages';
+import { TASK_QUEUE } from '../../workflows/cycle-messages';
 import { buildCompliance, coverageOf, renderComplianceHtml, renderComplianceMarkdown } from '../compliance';
 import { parse, type Command, type CommandContext, type CommandGroup } from '../cli';
 import { withClient } from '../connection';

@@ -4,7 +4,7 @@
  */
 import type { Client, Connection, ScheduleDescription } from '@temporalio/client';
 import type { Config, VaultConfig } from '../../config/schema';
-import { TASK_QUEUE } from '../../workflows/messages';
+import { TASK_QUEUE } from '../../workflows/cycle-messages';
 import { CliError, ExitCode, parse, type Command, type CommandContext, type CommandGroup } from '../cli';
 import { withClient } from '../connection';
 import { findCycle } from '../cycles';

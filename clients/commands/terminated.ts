@@ -8,7 +8,7 @@ import type { Config } from '../../config/schema';
 import { gapIsOpen } from '../../activities/link';
 import { openSwitch } from '../../activities/drivers/switch';
 import { openDataDomain } from '../../activities/drivers/datadomain/cli';
-import { sentinelStatusQuery, sentinelWorkflowId } from '../../workflows/messages';
+import { sentinelStatusQuery, sentinelWorkflowId } from '../../workflows/sentinel-messages';
 
 export async function endedWithoutStatus(client: Client, config: Config, vaultId: string, workflowId: string, execution: string, taskQueue: string): Promise<string[]> {
   const lines = [`the last cycle on vault ${vaultId} (${workflowId}) ended ${execution} without running its close path: the gap may have been left open`];

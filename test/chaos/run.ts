@@ -18,7 +18,8 @@ import { stringify } from 'yaml';
 import { startDevServer, freePort, type DevServer } from '../../clients/devserver';
 import { ensureTemporalCli } from '../../clients/temporal-cli';
 import { startTestLab, VAULT, type TestLab } from '../helpers/lab';
-import { abortSignal, statusQuery, type CycleResult, type CycleStatus, type Phase } from '../../workflows/messages';
+import { statusQuery, type CycleResult, type CycleStatus, type Phase } from '../../workflows/cycle-messages';
+import { abortSignal } from '../../workflows/operator-messages';
 
 export interface RunRecord {
   scenario: string;

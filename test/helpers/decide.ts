@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { statusQuery, type CycleResult, type CycleStatus, type Phase } from '../../workflows/messages';
+import { statusQuery, type CycleResult, type CycleStatus, type Phase } from '../../workflows/cycle-messages';
 
 /** Polls the status query until `pred` holds (the first workflow task may not have run yet). */
 export async function waitForStatus(handle: WorkflowHandle, pred: (s: CycleStatus) => boolean, what: string, timeoutMs = 90_000): Promise<CycleStatus> {

@@ -8,7 +8,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { statusQuery } from '../../workflows/messages';
+import { statusQuery } from '../../workflows/cycle-messages';
 
 export function phaseFeed(controlUrl: string, client: Client): ActivityInterceptorsFactory {
   return (ctx) => ({
