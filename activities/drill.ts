@@ -18,6 +18,7 @@ import { vaultAccess } from './deps';
 import { pickCopy } from './drill-copies';
 import { runCheck } from './drill-checks';
 import { drillDir, writeDrillEvidence } from './drill-report';
+import { cycleMetrics } from './metrics';
 import { buildManifest } from './hashing';
 import { readGnuManifestEntries } from './hashing/manifest';
 
@@ -183,6 +184,7 @@ export function drillActivities(deps: ActivityDeps) {
 
     async recordDrill(result: DrillResult): Promise<{ json: string; markdown: string; junit: string }> {
       const paths = await writeDrillEvidence(deps.config.evidenceDir, result);
+      cycleMetrics().drillRecorded(result);
       if (result.outcome !== 'passed') {
         await deps.alert({ severity: result.outcome === 'objectives-missed' ? 'warning' : 'critical', vaultId: result.vaultId, summary: `drill ${result.drillId} of vault ${result.vaultId}: ${result.outcome}${result.error ? `: ${result.error}` : ''}`, detail: paths.json });
       }

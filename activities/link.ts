@@ -7,6 +7,7 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { linkController } from './link-controllers';
 import { disableReplication } from './replication';
+import { cycleMetrics } from './metrics';
 import type { PortState } from './drivers/switch';
 
 export class LinkError extends Error {
@@ -36,6 +37,7 @@ export function linkActivities(deps: ActivityDeps) {
       const bound = maxOpenSeconds ?? access.vault.policy.maxOpen;
       const left = Math.max(1, Math.floor(bound - (Date.now() - ctx.info.scheduledTimestampMs) / 1000));
       return link.use(async (s) => {
+        cycleMetrics().gap(vaultId, true); // from the command on: a half-applied open is open
         const { revert } = await s.open({ revertAfterSeconds: left });
         const deadline = Date.now() + linkUpTimeoutSeconds * 1000;
         for (;;) {
@@ -60,6 +62,7 @@ export function linkActivities(deps: ActivityDeps) {
       const { attempt } = ctx.info;
       const access = vaultAccess(deps, vaultId);
       const link = linkController(access);
+      if (attempt > 1) cycleMetrics().closeRetry(vaultId);
       if (attempt >= 3) {
         await deps.alert({
           severity: 'critical',
@@ -92,6 +95,7 @@ export function linkActivities(deps: ActivityDeps) {
       });
       const [states] = await Promise.all([link$, replication]);
       if (replicationError) throw replicationError;
+      cycleMetrics().gap(vaultId, false);
       return { verifiedAt: new Date().toISOString(), ports: states, replicationDisabled: true };
     },
   };
@@ -107,6 +111,7 @@ export async function gapIsOpen(deps: ActivityDeps, vaultId: string): Promise<{ 
   const enabled = rows.filter((r) => contexts.has(r.destination) && r.enabled).map((r) => r.destination);
   const up = states.filter((s) => s.admin === 'up' || s.oper === 'up');
   const open = up.length > 0 || enabled.length > 0;
+  cycleMetrics().gap(vaultId, open);
   const detail = [
     up.length ? `${link.kind === 'switch' ? 'ports' : 'interface'} up: ${describe(up)}` : `all ${link.kind === 'switch' ? 'ports' : 'interfaces'} down`,
     enabled.length ? `replication enabled: ${enabled.join(', ')}` : 'replication disabled',

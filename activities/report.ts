@@ -12,6 +12,7 @@ import type { Decision } from '../workflows/operator-messages';
 import { recordInCatalog, type CatalogEntry } from './catalog';
 import { appendRecord, copyDir, openIncidents, recordEvidence, vaultFolder, type Incident } from './evidence';
 import { headerPath } from './hashing';
+import { cycleMetrics } from './metrics';
 
 export function reportActivities(deps: ActivityDeps) {
   return {
@@ -59,6 +60,7 @@ export function reportActivities(deps: ActivityDeps) {
         ...decisionEntry(result),
         workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId } : undefined,
       });
+      await cycleMetrics().cycleRecorded(vaultId, result);
       // A copy people approved was already looked at; everything else that is not clean is someone's to see.
       if (result.outcome !== 'validated' && result.outcome !== 'approved') {
         await deps.alert({

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { cycleMetrics } from './metrics';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { markCopy, readCatalog } from './catalog';
@@ -177,6 +178,7 @@ export function scrubActivities(deps: ActivityDeps) {
         result.incidentId = id;
       }
       await fsp.rm(out + '.partial', { force: true });
+      cycleMetrics().scrubbed(vaultId, { ok: result.ok, problems });
       return result;
     },
 

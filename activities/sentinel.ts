@@ -9,6 +9,7 @@ import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { runStatus } from './history';
 import { gapIncidentSummary, recordGapIncident } from './incidents';
+import { cycleMetrics } from './metrics';
 import type { Holder, Incident } from '../workflows/sentinel-messages';
 
 export function sentinelActivities(deps: ActivityDeps) {
@@ -28,6 +29,7 @@ export function sentinelActivities(deps: ActivityDeps) {
     /** Writes the incident to the evidence store and raises a critical alert naming the vault. */
     async recordIncident(incident: Incident): Promise<{ path: string }> {
       const path = await recordGapIncident(deps.config.evidenceDir, incident);
+      cycleMetrics().incident(incident.vaultId, incident.kind);
       await deps.alert({
         severity: 'critical',
         vaultId: incident.vaultId,

@@ -244,10 +244,28 @@ export const temporalConnectionFields = {
     .optional(),
 };
 
+/**
+ * Payload encryption (codec/): AES-256-GCM keys in files (32 random bytes, raw or base64, mode 0600; `tsx codec/main.ts
+ * keygen --out FILE` writes one). The first key encrypts, every listed key decrypts (rotation: add the new key first,
+ * keep the old ones while histories that use them are retained).
+ */
+export const encryptionSchema = z.strictObject({
+  keys: z
+    .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a key id like 2026-12 (letters, digits, . _ -)'), file: z.string().min(1) }))
+    .min(1, 'list at least one key: [{id: "2026-12", file: keys/2026-12.key}] (the first one encrypts)')
+    .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, { message: 'key ids must be unique' }),
+});
+
+/** The worker's Prometheus endpoint (SDK metrics and the cycle's own); env IR_METRICS_BIND overrides. */
+export const metricsSchema = z.strictObject({
+  prometheus: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port to serve /metrics on, like 127.0.0.1:9464').optional(),
+});
+
 export const configSchema = z.strictObject({
   evidenceDir: z.string().min(1).default('.evidence'),
   vaults: z.array(vaultSchema).min(1, 'define at least one vault'),
-  temporal: z.strictObject({ ...temporalConnectionFields }).optional(),
+  temporal: z.strictObject({ ...temporalConnectionFields, encryption: encryptionSchema.optional() }).optional(),
+  metrics: metricsSchema.optional(),
 });
 
 export type VaultConfig = z.infer<typeof vaultSchema>;

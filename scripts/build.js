@@ -7,7 +7,7 @@ const { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } = require(
 const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..');
-const SOURCE_DIRS = ['vocabulary', 'config', 'workflows', 'activities', 'workers', 'clients'];
+const SOURCE_DIRS = ['vocabulary', 'config', 'codec', 'workflows', 'activities', 'workers', 'clients'];
 const STAMP = join(root, 'dist', '.build-stamp');
 
 function sources() {

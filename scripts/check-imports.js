@@ -23,6 +23,8 @@ const LAYERS = [
   { name: 'vocabulary', dirs: ['vocabulary'], mayImport: [], packages: [/./] },
   // The one vault schema (zod). Nothing above it: the workflow input's policy types come from here.
   { name: 'config', dirs: ['config'], mayImport: ['vocabulary'], packages: [TEMPORAL] },
+  // Payload encryption and its codec server: the workers and the clients use it; it reads only the config.
+  { name: 'codec', dirs: ['codec'], mayImport: ['config'] },
   // Deterministic orchestration; activities only as types (`proxyActivities<…>`), as eslint also enforces.
   { name: 'workflows', dirs: ['workflows'], mayImport: ['vocabulary', 'config'], typeOnly: ['activities'] },
   // Protocol clients for the devices and the hasher: no Temporal, nothing from the activities around them.
@@ -31,9 +33,9 @@ const LAYERS = [
   // Side effects around the drivers; messages' shapes from workflows.
   { name: 'activities', dirs: ['activities'], mayImport: ['vocabulary', 'config', 'workflows', 'drivers', 'hashing'] },
   // The worker process: registers workflows and activities, prepares the server it polls.
-  { name: 'workers', dirs: ['workers'], mayImport: ['vocabulary', 'config', 'workflows', 'activities', 'drivers', 'hashing'] },
+  { name: 'workers', dirs: ['workers'], mayImport: ['vocabulary', 'config', 'codec', 'workflows', 'activities', 'drivers', 'hashing'] },
   // Entry points (irctl, schedules, the demo) and dev tooling: the top, may run a worker.
-  { name: 'clients', dirs: ['clients'], mayImport: ['vocabulary', 'config', 'workflows', 'activities', 'drivers', 'hashing', 'workers'] },
+  { name: 'clients', dirs: ['clients'], mayImport: ['vocabulary', 'config', 'codec', 'workflows', 'activities', 'drivers', 'hashing', 'workers'] },
   // A separate tower: the devices' side. It imitates them on its own (prompts, errors, output shapes), so the
   // drivers are tested against an independent description; it shares only the vocabulary, never our code or config.
   { name: 'lab', dirs: ['lab'], mayImport: ['vocabulary'], packages: [TEMPORAL] },

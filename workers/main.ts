@@ -1,10 +1,13 @@
 /**
  * Worker entry point. Environment: IR_CONFIG (default config/lab.yaml; its temporal.address/namespace/tls say
- * how to reach Temporal), TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (override the config), IR_TASK_QUEUE.
- * Secrets are read by activities at run time.
+ * how to reach Temporal), TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (override the config), IR_TASK_QUEUE,
+ * IR_METRICS_BIND (host:port of the Prometheus endpoint, over the config's metrics.prometheus). Secrets are read
+ * by activities at run time.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFor } from '../codec/data-converter';
+import { HISTOGRAM_BUCKETS, startCycleMetrics } from '../activities/metrics';
 import { ensureSearchAttributes } from './search-attributes';
 import { loadConfig } from '../config/load';
 import { explainConnectError, temporalConnectionOptions } from '../config/temporal';
@@ -14,6 +17,13 @@ import { createWorker } from './worker';
 
 async function run() {
   const config = loadConfig();
+  // Before any connection or worker: the Runtime is installed once, with the SDK's Prometheus endpoint.
+  const metricsBind = process.env.IR_METRICS_BIND || config.metrics?.prometheus;
+  if (metricsBind) {
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metricsBind, histogramBucketOverrides: HISTOGRAM_BUCKETS } } } });
+    startCycleMetrics(Runtime.instance().metricMeter, config);
+  }
+  const dataConverter = dataConverterFor(config); // payload encryption when temporal.encryption is set
   const promotion = promotePolicy(); // a bad IR_PROMOTE fails before anything starts
   const { address, namespace, tls } = temporalConnectionOptions(config);
   // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
@@ -30,10 +40,11 @@ async function run() {
     config,
     namespace,
     taskQueue: process.env.IR_TASK_QUEUE,
+    dataConverter,
   });
-  console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}`);
+  console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}${metricsBind ? `, metrics on http://${metricsBind}/metrics` : ''}`);
   // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).
-  const client = new Client({ connection: admin, namespace });
+  const client = new Client({ connection: admin, namespace, dataConverter });
   const running = worker.run(); // stops on SIGINT/SIGTERM
   // The deployment's current version decides where new cycles start: a new worker takes them (IR_PROMOTE).
   const version = worker.options.workerDeploymentOptions?.version;

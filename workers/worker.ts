@@ -22,6 +22,8 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Worker interceptors (telemetry, or the tests' phase feed to the lab). */
   interceptors?: WorkerOptions['interceptors'];
+  /** Payload encryption (codec/data-converter.ts dataConverterFor); the SDK default when absent. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** The deployment version this worker registers (default: workers/deployment.ts). */
   version?: WorkerDeploymentVersion;
 }
@@ -42,6 +44,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(realDeps(opts.config, opts.deps)),
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     workerDeploymentOptions: versioning(opts.version),
     // Cancellation reaches an activity only in answer to a heartbeat, and the SDK throttles heartbeats to
     // 0.8 x heartbeatTimeout by default (24 s here): an abort must stop openLink within about a second.

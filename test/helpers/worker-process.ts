@@ -16,10 +16,10 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
-export function spawnWorker(env: { configPath: string; address: string; taskQueue: string }): WorkerProcess {
+export function spawnWorker(env: { configPath: string; address: string; taskQueue: string; extra?: NodeJS.ProcessEnv }): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, IR_CONFIG: env.configPath, TEMPORAL_ADDRESS: env.address, IR_TASK_QUEUE: env.taskQueue },
+    env: { ...process.env, IR_CONFIG: env.configPath, TEMPORAL_ADDRESS: env.address, IR_TASK_QUEUE: env.taskQueue, ...env.extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
