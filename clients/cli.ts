@@ -56,6 +56,8 @@ export interface ConnectionOptions {
   origins?: Partial<Record<'tlsCertPath' | 'tlsKeyPath' | 'tlsCaPath' | 'tlsServerName', string>>;
   /** The config file whose temporal.tls section is in use (a setting missing there is named as its field). */
   tlsConfigFile?: string;
+  /** The config file's temporal.encryption (key files absolute): irctl decodes payloads with the workers' keys. */
+  encryption?: { keys: Array<{ id: string; file: string }> };
 }
 
 export interface GlobalOptions {

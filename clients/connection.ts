@@ -81,6 +81,7 @@ export function withConfigFile(o: ConnectionOptions, explicit: Set<keyof Connect
   const out: ConnectionOptions = { ...o, origins: { ...o.origins } };
   if (t.address && !explicit.has('address')) out.address = t.address;
   if (t.namespace && !explicit.has('namespace')) out.namespace = t.namespace;
+  if (t.encryption) out.encryption = { keys: t.encryption.keys.map((k) => ({ ...k, file: isAbsolute(k.file) ? k.file : resolve(dirname(path), k.file) })) };
   if (t.tls) {
     out.tlsConfigFile = path;
     if (!explicit.has('tls')) out.tls = true;
@@ -139,7 +140,8 @@ export async function withClient<T>(o: ConnectionOptions, fn: (client: Client) =
     );
   });
   try {
-    return await fn(new Client({ connection, namespace: o.namespace }));
+    const { dataConverterFor } = await import('../codec/data-converter');
+    return await fn(new Client({ connection, namespace: o.namespace, dataConverter: dataConverterFor({ temporal: { encryption: o.encryption } }) }));
   } finally {
     await connection.close();
   }

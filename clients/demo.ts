@@ -19,6 +19,7 @@ import { startLab, type Lab } from '../lab';
 import { ensureRestCerts } from '../lab/rest-faces';
 import { loadConfig } from '../config/load';
 import { temporalConnectionOptions } from '../config/temporal';
+import { dataConverterFor } from '../codec/data-converter';
 import { runningStack, type RunningStack } from './running-stack';
 import { createWorker } from '../workers/worker';
 import { promote } from '../workers/deployment';
@@ -107,7 +108,8 @@ async function main(): Promise<number> {
     const connection = await Connection.connect({ address, tls });
     cleanups.push(() => connection.close());
     await ensureSearchAttributes(connection);
-    const client = new Client({ connection });
+    // On the stack, payloads are encrypted with the config's keys (temporal.encryption): the same converter decodes them.
+    const client = new Client({ connection, dataConverter: args.stack ? dataConverterFor(loadConfig(CONFIG)) : undefined });
 
     if (args.reset) {
       say('--reset: removing .lab and .evidence (lab devices, production data, copies and reports)');
