@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckConfig, DrillConfig } from '../config/drill';
+import { readPrivateFile } from '../config/load';
 import { connectSsh, endSsh, execCommand } from './drivers/ssh';
 
 export interface CheckResult {
@@ -161,7 +162,7 @@ export async function runCheck(check: CheckConfig, ctx: CheckContext): Promise<C
       const host = ctx.recoveryHost;
       if (!host) return done(false, 'no drill.recoveryHost configured');
       const label = `recovery host ${host.host}:${host.port}`;
-      const client = await connectSsh({ host: host.host, port: host.port, username: host.username, privateKey: readFileSync(host.privateKeyFile, 'utf8'), hostKey: host.hostKey }, label);
+      const client = await connectSsh({ host: host.host, port: host.port, username: host.username, privateKey: readPrivateFile(host.privateKeyFile, `${label} SSH private key (recoveryHost.privateKeyFile)`), hostKey: host.hostKey }, label);
       try {
         t.add(`$ ssh ${host.username}@${host.host} -p ${host.port} ${check.run}`);
         const r = await execCommand(client, label, check.run, { timeoutMs });

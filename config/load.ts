@@ -1,5 +1,5 @@
 /** Loads and checks the vault configuration; every wrong field is named by its path with the fix. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { absoluteDrillPaths, checkDrillConfig } from './drill';
@@ -114,6 +114,23 @@ export function findVault(config: Config, vaultId: string): VaultConfig {
   return vault;
 }
 
+/**
+ * Reads a secret or private-key file, refusing one that group or others may read: whoever can read it holds the
+ * credential. The error names the file and the fix, never the content.
+ */
+export function readPrivateFile(file: string, what: string): string {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (mode & 0o077) {
+    throw new ConfigError(`${what}: secret file ${file} is open to group or others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  }
+  return readFileSync(file, 'utf8');
+}
+
 /** Resolves a secret at run time (activities only); the error names the reference, never a value. */
 export function resolveSecret(ref: SecretRef, what: string): string {
   if ('env' in ref) {
@@ -122,8 +139,9 @@ export function resolveSecret(ref: SecretRef, what: string): string {
     return value;
   }
   try {
-    return readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
+    return readPrivateFile(ref.file, what).replace(/\r?\n$/, '');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${what}: cannot read secret file ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

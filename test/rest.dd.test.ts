@@ -207,7 +207,7 @@ test('a 5xx is a retryable error with the device words; a refused login is perma
   lab.clearFaults();
 
   const bad = join(dir, 'wrong-password');
-  writeFileSync(bad, 'not-the-password');
+  writeFileSync(bad, 'not-the-password', { mode: 0o600 });
   const denied = await using(target({ password: 'not-the-password', credential: { field: 'vaults[0].vault.dd.password', ref: { file: bad }, username: 'sysadmin', usernameField: 'vaults[0].vault.dd.username' } }), (dd) => dd.mtreeRetention(COPIES)).catch((e: unknown) => e);
   expect(denied).toBeInstanceOf(AuthenticationError);
   expect((denied as AuthenticationError).retryable).toBe(false);

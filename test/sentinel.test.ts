@@ -289,7 +289,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
     });
     // Wrong password for the vault DD: AuthenticationError is not retryable, PREFLIGHT fails on its first attempt.
     const bad = join(t.dir, 'wrong-password');
-    writeFileSync(bad, 'not-the-password\n');
+    writeFileSync(bad, 'not-the-password\n', { mode: 0o600 });
     t.config.vaults[0].vault.dd.password = { file: bad };
     const tq2 = `auth-${seq}`;
     const w2 = await worker(tq2);

@@ -307,7 +307,7 @@ describe('errors that say what to fix', () => {
     try {
       const config = configForLab(lab, join(work, 'ev'), {}, { platform: 'arista-eos' });
       const wrong = join(work, 'wrong-password');
-      writeFileSync(wrong, 'not-the-password\n');
+      writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
       config.vaults[0].switch!.password = { file: wrong };
       const deps: ActivityDeps = { config, openSwitch, openDataDomain, alert: async () => undefined };
       const err = await vaultAccess(deps, VAULT).withSwitch((sw) => sw.portStates(['Ethernet1'])).catch((x: unknown) => x);
