@@ -149,7 +149,16 @@ export async function startRestFace(o: RestFaceOptions): Promise<RestFace> {
   };
 }
 
+const issued: string[] = [];
+
 /** A random opaque token, like an appliance session id. */
 export function newToken(): string {
-  return randomBytes(24).toString('base64url');
+  const token = randomBytes(24).toString('base64url');
+  issued.push(token);
+  return token;
+}
+
+/** Every token this process's lab faces handed out (a leak check looks for each in history, logs and reports). */
+export function issuedTokens(): readonly string[] {
+  return issued;
 }
