@@ -1,6 +1,8 @@
 /**
  * Worker entry point. Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
- * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE. Secrets are read by activities at run time.
+ * IR_CONFIG (default config/lab.yaml), IR_TASK_QUEUE, IR_WORKFLOW_BUNDLE (a workflow bundle made ahead with
+ * bundleWorkflowCode, so the worker starts without bundling; the tests' worker processes use the run's).
+ * Secrets are read by activities at run time.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -22,6 +24,7 @@ async function run() {
     config,
     namespace: process.env.TEMPORAL_NAMESPACE,
     taskQueue: process.env.IR_TASK_QUEUE,
+    ...(process.env.IR_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.IR_WORKFLOW_BUNDLE } } : {}),
   });
   console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}`);
   // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).
