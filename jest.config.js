@@ -1,4 +1,4 @@
-/** One Temporal dev server for the whole run (test/global-setup.ts); files run in band. */
+/** One Temporal dev server per jest worker for the whole run (test/global-setup.ts, test/setup-worker.ts). */
 // ESM-only packages in got 14's dependency tree (scopes included).
 const ESM_ONLY = ['got', '@sindresorhus/is', 'byte-counter', 'cacheable-lookup', 'cacheable-request', 'get-stream', '@sec-ant/readable-stream', 'is-stream', 'keyv', '@keyv/serialize', 'mimic-response', 'normalize-url', 'responselike', 'lowercase-keys', 'decompress-response', 'form-data-encoder', 'p-cancelable'];
 
@@ -10,6 +10,7 @@ module.exports = {
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.data', '<rootDir>/.lab'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/setup-worker.ts'],
   testTimeout: 120000,
   clearMocks: true,
   transform: {

@@ -79,27 +79,41 @@ export interface SeedOptions {
   totalBytes: number;
 }
 
-/** Fills dir with the seed data set unless it already holds files. Returns the number of files written. */
-export function seedProduction(dir: string, opts: SeedOptions): number {
-  fs.mkdirSync(dir, { recursive: true });
-  if (fs.readdirSync(dir).length > 0) return 0;
+/**
+ * The seed data set's files (relative path, bytes) for these options. Same options, same bytes: made once per
+ * process and kept, so the many labs a test run starts write them instead of generating and gzipping them again.
+ */
+const made = new Map<string, Array<[string, Buffer]>>();
+function seedFiles(opts: SeedOptions): Array<[string, Buffer]> {
+  const key = `${opts.files}/${opts.totalBytes}`;
+  const known = made.get(key);
+  if (known) return known;
   const rnd = prng(20261122);
   const kinds: Kind[] = ['csv', 'csv', 'csv', 'jsonl', 'jsonl', 'txt', 'log.gz', 'csv', 'jsonl', 'sql.gz'];
   // Mixed sizes: a few large files carry most of the bytes, as in real shares.
   const weights = Array.from({ length: opts.files }, () => Math.exp(rnd() * 4));
   const sum = weights.reduce((a, b) => a + b, 0);
+  const files: Array<[string, Buffer]> = [];
   for (let i = 0; i < opts.files; i++) {
     const target = Math.max(64, Math.round((weights[i] / sum) * opts.totalBytes));
     const kind: Kind = kinds[i % kinds.length];
     const rel = i === 0 ? 'docs/Quarterly Report Q3 2026.txt' : pathFor(kind, i);
+    // Text compresses roughly 5:1; generate enough for a compressed file near the target size.
+    const body = kind.endsWith('.gz') ? zlib.gzipSync(lines(kind, rnd, target * 5, i), { level: 6 }) : Buffer.from(lines(i === 0 ? 'txt' : kind, rnd, target, i));
+    files.push([rel, body]);
+  }
+  if (opts.totalBytes <= 64 * 1024 * 1024) made.set(key, files); // a demo-sized set is kept; a huge one is not
+  return files;
+}
+
+/** Fills dir with the seed data set unless it already holds files. Returns the number of files written. */
+export function seedProduction(dir: string, opts: SeedOptions): number {
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.readdirSync(dir).length > 0) return 0;
+  for (const [rel, body] of seedFiles(opts)) {
     const file = path.join(dir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (kind.endsWith('.gz')) {
-      // Text compresses roughly 5:1; generate enough for a compressed file near the target size.
-      fs.writeFileSync(file, zlib.gzipSync(lines(kind, rnd, target * 5, i), { level: 6 }));
-    } else {
-      fs.writeFileSync(file, lines(i === 0 ? 'txt' : kind, rnd, target, i));
-    }
+    fs.writeFileSync(file, body);
   }
   return opts.files;
 }

@@ -14,7 +14,7 @@ import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import { IrDecision } from '../workflows/cycle-messages';
-import { describeTemporal } from './helpers/temporal';
+import { bundleWorkflows, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { waitForDecide } from './helpers/decide';
 
@@ -74,7 +74,7 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
   test('IrPhase="DECIDE" finds the cycle; the update dialog shows a refusal, then approve completes it', async () => {
     const client = new Client({ connection });
     const tq = `ui-${Date.now()}`;
-    const worker = await createWorker({ connection: native, config: t.config, taskQueue: tq });
+    const worker = await createWorker({ connection: native, config: t.config, taskQueue: tq, workflowBundle: await bundleWorkflows() });
     await worker.runUntil(async () => {
       const handle = await client.workflow.start(isolatedRecoveryCycle, { taskQueue: tq, workflowId: `ir-cycle-ui-${Date.now()}`, args: [VAULT, {}] });
       await waitForDecide(handle);

@@ -3,6 +3,7 @@
  * immutable to anything using the mount path, until the lock expires; the tamper switch on the control API
  * lifts the guard and puts it back; the retention report keeps a locked file it once accepted.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true }); // the lab lifted every attribute on close: its folder is removable
 });
 
+/** The file's attribute flags as `lsattr` prints them (`i`: immutable). */
+const lsattr = (f: string) => execFileSync('lsattr', [f], { encoding: 'utf8' }).split(' ')[0];
+
 function lockedFile(name: string, seconds: number): string {
   const copies = lab.endpoints.vaultDd.copiesMountPath;
   mkdirSync(join(copies, 'c1'), { recursive: true });
@@ -36,11 +40,16 @@ test('the lab runs as root on a filesystem with the immutable attribute, and say
 });
 
 test('a locked file refuses changes through the mount path until its lock expires, then accepts them', async () => {
-  const f = lockedFile('short.bin', 3);
+  const f = lockedFile('short.bin', 2);
+  const lockedAt = Date.now();
   expect(() => appendFileSync(f, 'x')).toThrow(/EPERM/);
   expect(() => unlinkSync(f)).toThrow(/EPERM/);
-  await new Promise((r) => setTimeout(r, 5000)); // expiry + the lab's one-second sweep
-  expect(lab.lockOf('c1/short.bin').locked).toBe(false);
+  // Expiry, then the lab's one-second sweep lifts the guard: poll for it rather than sleep the worst case.
+  while (lab.lockOf('c1/short.bin').locked || lsattr(f).includes('i')) {
+    if (Date.now() - lockedAt > 6000) throw new Error('the lock was not lifted within 6 s of a 2 s lock');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(Date.now() - lockedAt).toBeGreaterThanOrEqual(1900); // not before the lock expired
   appendFileSync(f, 'x');
   unlinkSync(f);
 });

@@ -137,10 +137,11 @@ describeTemporal('resumable after a crash (worker child process SIGKILLed)', () 
 
   test('killed while hashing the source (gap open) and again while hashing the copy: each retry resumes from the checkpoint, the copy validates clean, the gap ends closed', async () => {
     const t = await lab({ bandwidthBytesPerSec: 1024 * 1024 * 1024 }, (t) => {
-      // 320 MiB read at most at 64 MiB/s (`hashing.maxBytesPerSecond`, as over a DD's NFS mount; from the page
+      // 80 MiB read at most at 16 MiB/s (`hashing.maxBytesPerSecond`, as over a slow DD NFS mount; from the page
       // cache SHA-256 runs at ~1 GB/s here): each side's hash takes ~5 s, so a kill lands in the middle of it.
-      writeBulk(join(t.config.vaults[0].source.mountPath, 'bulk'), 40, 8 * 1024 * 1024);
-      t.config.vaults[0].hashing = { maxBytesPerSecond: 64 * 1024 * 1024 };
+      // (Bigger files at a higher rate show the same, at the cost of writing and replicating them.)
+      writeBulk(join(t.config.vaults[0].source.mountPath, 'bulk'), 40, 2 * 1024 * 1024);
+      t.config.vaults[0].hashing = { maxBytesPerSecond: 16 * 1024 * 1024 };
     });
     const handle = await start();
     // Kill once the server holds a checkpoint of the side's hash with a quarter of the bulk in it (the bulk sorts

@@ -51,6 +51,12 @@ async function bareosEnabled(kind: 'jobs' | 'schedules', name: string): Promise<
   return r.body.enabled as boolean;
 }
 
+/** Replication stalls (the lab's fault): a cycle stays in CONVERGE with its gap open until it moves again. */
+const stall = async (stalled: boolean) => {
+  const res = await fetch(`${t.lab.endpoints.control}/replication/stall`, { method: 'POST', body: JSON.stringify({ stalled }) });
+  expect(res.status).toBe(200);
+};
+
 const phaseOf = async (h: WorkflowHandle): Promise<Phase | undefined> => ((await h.query(statusQuery)) as CycleStatus).phase;
 const gapClosed = () => t.lab.vaultPortsDown() && !t.lab.replication().enabled;
 
@@ -96,7 +102,8 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
   const sentinel = (tq: string) => temporal.client.workflow.getHandle(sentinelWorkflowId(VAULT, tq));
 
   test('a cycle terminated during CONVERGE: the sentinel closes the gap within one period and records an incident', async () => {
-    await lab({ bandwidthBytesPerSec: 64 * 1024 });
+    await lab({});
+    await stall(true); // the cycle stays in CONVERGE, gap open, until terminated
     const tq = `term-${seq}`;
     const w = await worker(tq);
     await w.runUntil(async () => {
@@ -125,6 +132,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       expect(s.holder).toBeUndefined();
       expect(s.incidents).toBe(1);
       // The next cycle runs (the hold was freed after the close) and validates.
+      await stall(false);
       const next = await (await start(tq)).result();
       expect(next.outcome).toBe('validated');
       await recordHistory(sentinel(tq), 'sentinel-terminated-holder');
@@ -133,12 +141,13 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
   });
 
   test('two cycles for one vault under different workflow ids: the second waits visibly and never runs beside the first', async () => {
-    await lab({ bandwidthBytesPerSec: 1024 * 1024 });
+    await lab({});
+    await stall(true); // the first cycle holds the vault, gap open, until replication moves again
     const tq = `two-${seq}`;
     const w = await worker(tq);
     const [a, b] = await w.runUntil(async () => {
       const first = await start(tq, `first-${Date.now()}`);
-      await waitFor('first in REPLICATE or later', async () => ['REPLICATE', 'CONVERGE'].includes((await phaseOf(first)) ?? ''));
+      await waitFor('first in CONVERGE', async () => (await phaseOf(first)) === 'CONVERGE');
       const second = await start(tq, `other-${Date.now()}`);
       const waiting = await waitFor('second waiting', async () => {
         const s = (await second.query(statusQuery)) as CycleStatus;
@@ -146,6 +155,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       });
       expect(waiting.hold?.heldBy).toBe(first.workflowId);
       expect(waiting.phase).toBe('PREFLIGHT');
+      await stall(false);
       const results = await Promise.all([first.result(), second.result()]);
       await recordHistory(second, 'cycle-waited-for-hold');
       return results;
@@ -158,7 +168,8 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
   });
 
   test('with hold.onBusy refuse, a second cycle is refused naming the holder and touches nothing', async () => {
-    await lab({ bandwidthBytesPerSec: 256 * 1024 }, 'refuse');
+    await lab({}, 'refuse');
+    await stall(true); // the first cycle holds the vault, gap open, until replication moves again
     const tq = `refuse-${seq}`;
     const w = await worker(tq);
     await w.runUntil(async () => {
@@ -172,6 +183,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
       const result = cause.details[0] as CycleResult;
       expect(result.phases.map((p) => p.phase)).not.toContain('OPEN');
       expect(gapClosed()).toBe(false); // the first cycle's gap was not touched by the refused one
+      await stall(false);
       expect((await first.result()).outcome).toBe('validated');
     });
   });
@@ -223,8 +235,7 @@ describeTemporal('gap sentinel, vault hold and error boundary against the lab', 
     const auth = async () => ({ authorization: `Bearer ${(await curl(b.certFile, 'POST', `${b.url}/token`, { form: { grant_type: 'password', username: b.username, password: secret(b.passwordFile) } })).body.access_token}` });
     // An operator disabled one job before the cycle: the release must leave it off.
     expect((await curl(b.certFile, 'PUT', `${b.url}/control/jobs/disable/backup-prod-db`, { headers: await auth() })).status).toBe(204);
-    const stall = (stalled: boolean) => fetch(`${t.lab.endpoints.control}/replication/stall`, { method: 'POST', body: JSON.stringify({ stalled }) });
-    expect((await stall(true)).status).toBe(200); // the cycle stays in CONVERGE, hold in place, until terminated
+    await stall(true); // the cycle stays in CONVERGE, hold in place, until terminated
     const tq = `term-backup-${seq}`;
     const w = await worker(tq);
     await w.runUntil(async () => {

@@ -1,8 +1,9 @@
 /**
  * Worker entry point. Environment: IR_CONFIG (default config/lab.yaml; its temporal.address/namespace/tls say
  * how to reach Temporal), TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (override the config), IR_TASK_QUEUE,
- * IR_METRICS_BIND (host:port of the Prometheus endpoint, over the config's metrics.prometheus). Secrets are read
- * by activities at run time.
+ * IR_METRICS_BIND (host:port of the Prometheus endpoint, over the config's metrics.prometheus), IR_WORKFLOW_BUNDLE (a
+ * workflow bundle made ahead with bundleWorkflowCode, so the worker starts without bundling; the tests' worker
+ * processes use the run's). Secrets are read by activities at run time.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -41,6 +42,7 @@ async function run() {
     namespace,
     taskQueue: process.env.IR_TASK_QUEUE,
     dataConverter,
+    ...(process.env.IR_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.IR_WORKFLOW_BUNDLE } } : {}),
   });
   console.log(`worker on ${address}, task queue ${worker.options.taskQueue}, vaults: ${config.vaults.map((v) => v.id).join(', ')}${metricsBind ? `, metrics on http://${metricsBind}/metrics` : ''}`);
   // Someone watches the watcher: one gap sentinel per vault, started if it is not running (fixed ids).

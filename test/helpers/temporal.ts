@@ -1,6 +1,7 @@
 /** Connections to the run's dev server; workflow tests are skipped (not failed) when it is absent. */
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { runBundle } from './bundle';
 
 export const temporalAddress = process.env.TEMPORAL_TEST_ADDRESS;
 export const describeTemporal = temporalAddress ? describe : describe.skip;
@@ -27,8 +28,7 @@ export async function connectTemporal(): Promise<{ client: Client; connection: C
   };
 }
 
-/** The project's workflows bundled once per test file, without the bundler's chatter. */
+/** The project's workflows, bundled once per jest run by global setup (test/helpers/bundle.ts). */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quiet as never });
+  return runBundle();
 }
