@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const SCRIPT = path.join(__dirname, '..', 'scripts', 'test-tools.js');
-const TOOLS_ON_PATH = ['chromium', 'b3sum', 'sqlite3', 'ssh', 'ssh-keygen', 'curl', 'openssl', 'chattr'];
+const TOOLS_ON_PATH = ['chromium', 'b3sum', 'sqlite3', 'ssh', 'ssh-keygen', 'curl', 'openssl', 'chattr', 'docker-compose', 'promtool'];
 
 let dir: string;
 beforeEach(() => {
