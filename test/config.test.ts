@@ -9,7 +9,7 @@ import { checkPolicyOverride } from '../activities/preflight';
 const dir = mkdtempSync(join(tmpdir(), 'ir-config-'));
 const write = (name: string, content: unknown) => {
   const path = join(dir, name);
-  writeFileSync(path, typeof content === 'string' ? content : stringify(content));
+  writeFileSync(path, typeof content === 'string' ? content : stringify(content), { mode: 0o600 }); // secrets must be private (test/secrets.test.ts)
   return path;
 };
 const errorOf = (fn: () => unknown): Error => {
