@@ -5,7 +5,6 @@
  *   npm run stack:test [-- --reset] [--keep] [--only NAME,NAME]
  * --reset starts from an empty .stack/; --keep leaves the stack running afterwards.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -19,39 +18,7 @@ import { caFile, certFiles, issue, makeCa } from './pki';
 import { PROMETHEUS_URL } from './prometheus';
 import { TEMPORAL_PROCESSES } from './temporal-server';
 import { CODEC_URL, UI_URL } from './ui';
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-/** Runs a real command (the stack's entry, irctl, the temporal CLI) and collects its output. */
-function run(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err, ms: Date.now() - t0 });
-    });
-  });
-}
-
-const tsx = (script: string, args: string[], opts?: Parameters<typeof run>[2]) => run(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], opts);
-const stack = (args: string[] = []) => tsx('stack/main.ts', args, { timeoutMs: 1800000 });
-const TEMPORAL_CLI = process.env.TEMPORAL_CLI_PATH ?? join(process.env.XDG_CACHE_HOME || join(process.env.HOME ?? '/root', '.cache'), 'isolated-recovery/temporal-cli/v1.5.1/bin/temporal');
-
-function assert(ok: unknown, message: string): asserts ok {
-  if (!ok) throw new Error(message);
-}
+import { assert, run, stack, TEMPORAL_CLI } from './run';
 
 /** A CA the stack does not trust, and a client certificate from it (a stranger's). */
 function untrusted(): { cert: string; key: string; ca: string } {
