@@ -1,8 +1,9 @@
 /**
  * `npm run stack:faults`: each fault of stack/faults.ts once on the running stack (started first if it is not),
  * written to stack/FAULTS-REPORT.md and .json.
- *   npm run stack:faults [-- --only history-kill,frontend-kill,postgres-stop] [--stop]
- * --stop stops the stack afterwards.
+ *   npm run stack:faults [-- --only history-kill,frontend-kill,postgres-stop] [--runs N] [--stop]
+ * --runs repeats each fault N times (where the fault lands is timing: the figures vary); --stop stops the stack
+ * afterwards.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -29,7 +30,7 @@ export function faultsMarkdown(faults: FaultFigures[], command: string, at: stri
         `| ${f.fault} | ${f.victim}${f.shard ? ` (shard ${f.shard}'s owner)` : ''} | ${n(f.restartSeconds)} | ${f.outcome} | ${f.copyValidated ? `${f.copyId} validated` : (f.copyId ?? 'none')} | ${f.earlierCopiesIntact ? 'intact' : 'MISSING'} | ${n(f.secondsToClose)} | ${n(f.secondsToLabClosed)} | ${n(f.exposureSeconds)} | ${n(f.cycleSeconds)} | ${f.irctlStatusGap} |`,
     ),
     '',
-    ...faults.filter((f) => f.note).map((f) => `- ${f.fault}: ${f.note}`),
+    ...faults.filter((f) => f.note).map((f) => `- ${f.fault} at ${f.injectedAt}: ${f.note}`),
     '',
   ].join('\n');
 }
@@ -43,9 +44,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const up = await stack();
   if (up.code !== 0) throw new Error(`npm run stack exited ${up.code}: ${up.err}`);
+  const runs = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) : 1;
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error('--runs N: a whole number of runs per fault, 1 or more');
+    return 2;
+  }
   const at = new Date().toISOString();
   const faults: FaultFigures[] = [];
-  for (const kind of only) {
+  for (const kind of only.flatMap((k) => Array<FaultKind>(runs).fill(k))) {
     console.log(`… ${kind}`);
     const f = await runFault(kind);
     faults.push(f);
