@@ -6,11 +6,16 @@
  *
  *   npm run bench:cycle                      full run: 10 MB and 1 GB, writer off/on, 20 vaults at once
  *   npm run bench:cycle -- --quick           10 MB only, 5 vaults at once
+ *   npm run bench:cycle -- --stack           against the running stack (`npm run stack`: PostgreSQL, two history
+ *                                            nodes, mTLS, payloads encrypted) instead of a dev server: 10 MB only
+ *                                            unless IR_BENCH_SIZES says otherwise, 20 vaults at once; its figures go
+ *                                            into the "cluster" section of bench/CYCLE-REPORT.md (and .json)
  *   IR_BENCH_SIZES=10,1024 (MiB)  IR_BENCH_VAULTS=20  IR_BENCH_WRITE_RATE=<bytes/s>  IR_BENCH_BANDWIDTH=<bytes/s>
  *   IR_BENCH_ONLY=single,many   IR_BENCH_RUNS=3 (cycles per single scenario)
  *   IR_BENCH_PROFILE=1  CPU profiles of the worker and the lab fleet during the many-vaults run (bench/out/*.cpuprofile)
  *
- * Writes bench/out/cycle-<stamp>.{md,json}; copy them to bench/CYCLE-REPORT.{md,json} to commit them.
+ * Writes bench/out/cycle-<stamp>.{md,json}; copy them to bench/CYCLE-REPORT.{md,json} to commit them (--stack
+ * writes its section into those files itself, keeping the dev server's figures).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -28,11 +33,13 @@ import { startDevServer } from '../clients/devserver';
 import { createWorker } from '../workers/worker';
 import { isolatedRecoveryCycle } from '../workflows';
 import type { CycleResult } from '../workflows/cycle-messages';
+import { connectCluster, writeClusterSection, type BenchTarget } from './cluster';
 
 const quick = process.argv.includes('--quick');
+const onStack = process.argv.includes('--stack');
 const LAB_LINK_UP_SECONDS = 0.3;
 const MIB = 1024 * 1024;
-const sizes = (process.env.IR_BENCH_SIZES ?? (quick ? '10' : '10,1024')).split(',').map(Number);
+const sizes = (process.env.IR_BENCH_SIZES ?? (quick || onStack ? '10' : '10,1024')).split(',').map(Number);
 const vaultsAtOnce = Number(process.env.IR_BENCH_VAULTS ?? (quick ? 5 : 20));
 const runs = Number(process.env.IR_BENCH_RUNS ?? 3);
 const runsLarge = Number(process.env.IR_BENCH_RUNS_LARGE ?? 1);
@@ -200,15 +207,13 @@ async function main(): Promise<void> {
   }
   const root = mkdtempSync(join(tmpdir(), 'ir-bench-cycle-'));
   const load0 = loadavg();
-  const server = await startDevServer({ cliPath: await ensureTemporalCli(), uiPort: false, logFile: join(root, 'server.log') });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: server.address });
+  const target: BenchTarget = onStack ? await connectCluster() : await devServerTarget(root);
+  const { connection, client, native, dataConverter } = target;
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as any });
   const report: any = {
     startedAt: new Date().toISOString(),
     machine: { cores: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: load0 },
-    settings: { sizesMiB: sizes, vaultsAtOnce, runs, bandwidthBytesPerSec: bandwidth, quick },
+    settings: { sizesMiB: sizes, vaultsAtOnce, runs, bandwidthBytesPerSec: bandwidth, quick, target: target.description },
     single: [] as any[],
     many: null as any,
   };
@@ -216,7 +221,7 @@ async function main(): Promise<void> {
   const runCycles = async (labs: LabEndpoints[], ids: string[], evidence: string, policy: Record<string, unknown> = {}) => {
     const config = parseConfig({ evidenceDir: evidence, vaults: labs.map((l, i) => vaultConfig(ids[i], l)) }, 'bench config', '/');
     const tq = `bench-${process.pid}-${seq++}`;
-    const worker = await createWorker({ connection: native, config, taskQueue: tq, workflowBundle: bundle });
+    const worker = await createWorker({ connection: native, config, taskQueue: tq, workflowBundle: bundle, dataConverter });
     let peakRss = process.memoryUsage.rss();
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
     try {
@@ -287,7 +292,8 @@ async function main(): Promise<void> {
         const ids = endpoints.map((_, i) => `vault-${String(i).padStart(2, '0')}`);
         const t0 = Date.now();
         // Who used the cores while the vaults cycled: CPU seconds of the worker, the lab fleet and the server.
-        const cpu0 = { worker: process.cpuUsage(), fleet: procCpuSeconds(fleetPid), server: procCpuSeconds(server.pid) };
+        const serverCpu = () => target.serverPids().reduce((n, pid) => n + procCpuSeconds(pid), 0);
+        const cpu0 = { worker: process.cpuUsage(), fleet: procCpuSeconds(fleetPid), server: serverCpu() };
         const profiler = profile ? await startProfiler() : null;
         const { cycles, peakRssMiB } = await runCycles(endpoints, ids, join(dir, 'evidence'));
         await profiler?.stop(join(resolve(__dirname, 'out'), 'many-worker.cpuprofile'));
@@ -295,7 +301,7 @@ async function main(): Promise<void> {
         const cpuSeconds = {
           worker: +((wc.user + wc.system) / 1e6).toFixed(1),
           labFleet: +(procCpuSeconds(fleetPid) - cpu0.fleet).toFixed(1),
-          temporalServer: +(procCpuSeconds(server.pid) - cpu0.server).toFixed(1),
+          temporalServer: +(serverCpu() - cpu0.server).toFixed(1),
         };
         const overheads = cycles.map((c) => c.overheadSeconds ?? NaN);
         report.many = {
@@ -326,7 +332,7 @@ async function main(): Promise<void> {
     report.finishedAt = new Date().toISOString();
     await native.close();
     await connection.close();
-    await server.stop();
+    await target.stop();
     rmSync(root, { recursive: true, force: true });
   }
   const outDir = resolve(__dirname, 'out');
@@ -335,6 +341,23 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, `cycle-${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(outDir, `cycle-${stamp}.md`), markdown(report));
   console.log(`wrote bench/out/cycle-${stamp}.{md,json}`);
+  if (onStack) {
+    writeClusterSection(report, markdown(report), `npm run bench:cycle -- ${process.argv.slice(2).join(' ')}`);
+    console.log('wrote the cluster section of bench/CYCLE-REPORT.md and .json');
+  }
+}
+
+async function devServerTarget(root: string): Promise<BenchTarget> {
+  const server = await startDevServer({ cliPath: await ensureTemporalCli(), uiPort: false, logFile: join(root, 'server.log') });
+  const connection = await Connection.connect({ address: server.address });
+  return {
+    description: `Temporal dev server (${server.address}, SQLite, no TLS)`,
+    connection,
+    client: new Client({ connection }),
+    native: await NativeConnection.connect({ address: server.address }),
+    serverPids: () => [server.pid].filter((p): p is number => p !== undefined),
+    stop: () => server.stop(),
+  };
 }
 
 function markdown(r: any): string {
@@ -387,7 +410,7 @@ function markdown(r: any): string {
       `- Overhead with the lab's 0.3 s link-up counted apart (the issue's measure): p50 ${f2(r.many.p50OverheadExclLinkUpSeconds)} s, **p95 ${f2(r.many.p95OverheadExclLinkUpSeconds)} s**.`,
       `- Overhead including it: p50 ${f2(r.many.p50OverheadSeconds)} s, p95 ${f2(r.many.p95OverheadSeconds)} s.`,
       ...(r.many.cpuSeconds
-        ? [`- CPU seconds used meanwhile (${r.machine.cores} cores, ${(r.machine.cores * r.many.wallSeconds).toFixed(0)} core-seconds in all): worker ${r.many.cpuSeconds.worker}, lab fleet ${r.many.cpuSeconds.labFleet}, Temporal dev server ${r.many.cpuSeconds.temporalServer}.`]
+        ? [`- CPU seconds used meanwhile (${r.machine.cores} cores, ${(r.machine.cores * r.many.wallSeconds).toFixed(0)} core-seconds in all): worker ${r.many.cpuSeconds.worker}, lab fleet ${r.many.cpuSeconds.labFleet}, Temporal ${r.settings.target?.startsWith('the stack') ? 'server (five processes; PostgreSQL not counted)' : 'dev server'} ${r.many.cpuSeconds.temporalServer}.`]
         : []),
     );
     const cs = r.many.cycles as CycleFigures[];
