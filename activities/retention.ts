@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
-import { lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
+import { latestLockOnFiles, lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
 import { LockError } from './lock-error';
 import { lockOverRest } from './lock-rest';
 import type { CopyInfo } from '../workflows/cycle-messages';
@@ -72,7 +72,10 @@ export function retentionActivities(deps: ActivityDeps) {
         // locked; past that, a new (later) time is taken, which only extends what was set.
         const { now } = await dd.systemDate();
         const fresh = new Date(now.getTime() + seconds * 1000);
-        const priorUntil = prior ? Date.parse(prior.until) : NaN;
+        // Without a checkpoint (a lost worker's heartbeat never reached the server) the copy's own files say what an
+        // earlier attempt locked them to: the fastcopy is this run's, so any future atime on it is this cycle's lock.
+        const onFiles = !prior && fastcopySkipped ? await latestLockOnFiles(mountDir, now) : undefined;
+        const priorUntil = prior ? Date.parse(prior.until) : onFiles ? onFiles.getTime() : NaN;
         const stillValid = priorUntil >= now.getTime() + (rl.minSeconds + MARGIN_SECONDS / 2) * 1000 && priorUntil <= now.getTime() + rl.maxSeconds * 1000;
         const kept = stillValid ? new Date(priorUntil) : undefined;
         const until = kept ?? fresh;

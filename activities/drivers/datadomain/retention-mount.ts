@@ -181,3 +181,18 @@ async function walk(root: string, skipped: string[]): Promise<string[]> {
   await visit(root);
   return out.sort();
 }
+
+/**
+ * The latest lock already set on a copy's files (the atime furthest in the future), or undefined when none is in
+ * the future. A LOCK retry whose checkpoint was lost (the heartbeat never reached the server) recovers from it the
+ * lock time the earlier attempt chose, instead of asking the storage to extend every lock it already set.
+ */
+export async function latestLockOnFiles(mountRoot: string, now: Date): Promise<Date | undefined> {
+  let latest = now.getTime();
+  for (const rel of await walk(mountRoot, [])) {
+    const st = await stat(join(mountRoot, rel));
+    if (st.atimeMs > latest) latest = st.atimeMs;
+  }
+  return latest > now.getTime() ? new Date(latest) : undefined;
+}
+
