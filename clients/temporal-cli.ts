@@ -18,7 +18,7 @@ export function cacheDir(): string {
   return join(base, 'isolated-recovery', 'temporal-cli', TEMPORAL_CLI_VERSION, 'bin');
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

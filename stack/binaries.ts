@@ -3,11 +3,10 @@
  * goInstall: local toolchain, no cgo, never a prebuilt download) and cached per version under
  * ~/.cache/isolated-recovery/<name>/<version>/bin: one folder each, as the server and the UI are both `server`.
  */
-import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { findGo, goInstall } from '../clients/temporal-cli';
+import { findGo, goInstall, isExecutable } from '../clients/temporal-cli';
 
 export const SERVER_VERSION = 'v1.29.1';
 export const UI_VERSION = 'v2.42.1';
@@ -22,14 +21,6 @@ export type BinaryName = keyof typeof BINARIES;
 const cacheBase = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'isolated-recovery');
 export const binaryPath = (name: BinaryName) => join(cacheBase(), BINARIES[name].cache, BINARIES[name].version, 'bin', BINARIES[name].file);
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Builds what is missing (one after the other: the builds share packages and cores); returns the paths. */
 export async function ensureBinaries(log: (l: string) => void): Promise<Record<BinaryName, string>> {
