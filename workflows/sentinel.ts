@@ -49,7 +49,7 @@ const { backupRelease } = proxyActivities<Activities>({
 });
 
 /**
- * patched() id of the backup release after a holder ended without releasing (issue 11 item 5). Worker versioning
+ * The patch id of the backup release after a holder ended without releasing (issue 11 item 5). Worker versioning
  * cannot replace this guard: the sentinel is AUTO_UPGRADE (below), so a run begun on an older version replays on
  * the newer code. Remove it (deprecatePatch first) once no sentinel run older than the patch exists.
  */
