@@ -8,10 +8,7 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
-import { dataConverterFor } from '../codec/data-converter';
-import { loadConfig } from '../config/load';
-import { temporalConnectionOptions } from '../config/temporal';
-import { STACK_CONFIG } from '../stack/layout';
+import { stackConnection } from '../stack/client';
 import { runningPid } from '../stack/processes';
 import { TEMPORAL_PROCESSES } from '../stack/temporal-server';
 
@@ -28,9 +25,7 @@ export interface BenchTarget {
 
 /** Connects as the stack's worker does (config/stack.yaml: mTLS, temporal.encryption); the stack must be up. */
 export async function connectCluster(): Promise<BenchTarget> {
-  const config = loadConfig(STACK_CONFIG);
-  const { address, namespace, tls } = temporalConnectionOptions(config, {});
-  const dataConverter = dataConverterFor(config);
+  const { address, namespace, tls, dataConverter } = stackConnection();
   const connection = await Connection.connect({ address, tls }).catch((err: Error) => {
     throw new Error(`cannot reach the stack's frontend at ${address} (start it with \`npm run stack\`): ${err.message}`);
   });

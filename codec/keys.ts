@@ -4,7 +4,8 @@
  * while histories encrypted with them are retained).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { looseMode } from '../config/load';
 
 export const KEY_BYTES = 32; // AES-256
 const KEYS_FIELD = 'temporal.encryption.keys';
@@ -26,14 +27,14 @@ export interface KeyRing {
 
 /** Reads one key file; refuses one that others can read, and one that is not 32 bytes (raw or base64). */
 export function readKeyFile(file: string, id: string): Buffer {
-  let mode: number;
+  let loose: number | undefined;
   try {
-    mode = statSync(file).mode;
+    loose = looseMode(file);
   } catch (err) {
     throw new KeyError(`encryption key ${id}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); create it with \`tsx codec/main.ts keygen --out ${file}\` or fix ${KEYS_FIELD}`);
   }
-  if (mode & 0o077) {
-    throw new KeyError(`encryption key ${id}: ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  if (loose !== undefined) {
+    throw new KeyError(`encryption key ${id}: ${file} is readable by group or others (mode ${loose.toString(8)}); run \`chmod 600 ${file}\``);
   }
   const bytes = readFileSync(file);
   if (bytes.length === KEY_BYTES) return bytes;

@@ -7,7 +7,8 @@
  * elsewhere cannot use a logged-in operator's browser to decrypt.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { looseMode } from '../config/load';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -38,13 +39,13 @@ export class CodecServerError extends Error {
 }
 
 function readSecretFile(file: string, what: string): string {
-  let mode: number;
+  let loose: number | undefined;
   try {
-    mode = statSync(file).mode;
+    loose = looseMode(file);
   } catch (err) {
     throw new CodecServerError(`${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (mode & 0o077) throw new CodecServerError(`${what} ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  if (loose !== undefined) throw new CodecServerError(`${what} ${file} is readable by group or others (mode ${loose.toString(8)}); run \`chmod 600 ${file}\``);
   return readFileSync(file, 'utf8').trim();
 }
 

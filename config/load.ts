@@ -119,16 +119,22 @@ export function findVault(config: Config, vaultId: string): VaultConfig {
  * credential. The error names the file and the fix, never the content.
  */
 export function readPrivateFile(file: string, what: string): string {
-  let mode: number;
+  let loose: number | undefined;
   try {
-    mode = statSync(file).mode;
+    loose = looseMode(file);
   } catch (err) {
     throw new ConfigError(`${what}: cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (mode & 0o077) {
-    throw new ConfigError(`${what}: secret file ${file} is open to group or others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  if (loose !== undefined) {
+    throw new ConfigError(`${what}: secret file ${file} is open to group or others (mode ${loose.toString(8)}); run \`chmod 600 ${file}\``);
   }
   return readFileSync(file, 'utf8');
+}
+
+/** A file's permission bits when group or others may open it, else undefined (the owner-only rule of every secret and key). */
+export function looseMode(file: string): number | undefined {
+  const mode = statSync(file).mode & 0o777;
+  return mode & 0o077 ? mode : undefined;
 }
 
 /** Resolves a secret at run time (activities only); the error names the reference, never a value. */

@@ -17,10 +17,16 @@ export interface StackClient {
   close(): Promise<void>;
 }
 
-export async function connectStack(): Promise<StackClient> {
+/** How the project's clients reach the stack: config/stack.yaml's address, mTLS and encryption keys. */
+export function stackConnection() {
   const config = loadConfig(STACK_CONFIG);
-  const o = temporalConnectionOptions(config, {});
-  const connection = await Connection.connect({ address: o.address, tls: o.tls });
-  const client = new Client({ connection, namespace: o.namespace, dataConverter: dataConverterFor(config) });
-  return { config, connection, client, namespace: o.namespace, close: () => connection.close() };
+  const { address, namespace, tls } = temporalConnectionOptions(config, {});
+  return { config, address, namespace, tls, dataConverter: dataConverterFor(config) };
+}
+
+export async function connectStack(): Promise<StackClient> {
+  const { config, address, namespace, tls, dataConverter } = stackConnection();
+  const connection = await Connection.connect({ address, tls });
+  const client = new Client({ connection, namespace, dataConverter });
+  return { config, connection, client, namespace, close: () => connection.close() };
 }
