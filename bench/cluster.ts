@@ -25,15 +25,15 @@ export interface BenchTarget {
 
 /** Connects as the stack's worker does (config/stack.yaml: mTLS, temporal.encryption); the stack must be up. */
 export async function connectCluster(): Promise<BenchTarget> {
-  const { address, namespace, tls, dataConverter } = stackConnection();
-  const connection = await Connection.connect({ address, tls }).catch((err: Error) => {
+  const { address, namespace, tls, apiKey, dataConverter } = stackConnection();
+  const connection = await Connection.connect({ address, tls, apiKey }).catch((err: Error) => {
     throw new Error(`cannot reach the stack's frontend at ${address} (start it with \`npm run stack\`): ${err.message}`);
   });
   return {
     description: `the stack (npm run stack: frontend ${address} over mTLS, 2 history nodes, PostgreSQL, payloads encrypted${dataConverter ? '' : ' — NOT: config/stack.yaml has no temporal.encryption'})`,
     connection,
     client: new Client({ connection, namespace, dataConverter }),
-    native: await NativeConnection.connect({ address, tls }),
+    native: await NativeConnection.connect({ address, tls, apiKey }),
     dataConverter,
     serverPids: () => TEMPORAL_PROCESSES.map((p) => runningPid(p.name)).filter((p): p is number => p !== undefined),
     stop: async () => undefined, // the stack is the operator's: left running

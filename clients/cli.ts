@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   address: string;
   namespace: string;
   apiKey?: string;
+  /** The config file's temporal.apiKeyFile (absolute), read on connect when no --api-key was given. */
+  apiKeyFile?: string;
   tls: boolean;
   tlsCertPath?: string;
   tlsKeyPath?: string;

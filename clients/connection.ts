@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
-import { DEFAULT_CONFIG } from '../config/load';
+import { DEFAULT_CONFIG, readPrivateFile } from '../config/load';
 import { configSchema } from '../config/schema';
 import { explainConnectError, type TlsField } from '../config/temporal';
 import { CliError, ExitCode, type ConnectionOptions } from './cli';
@@ -81,6 +81,8 @@ export function withConfigFile(o: ConnectionOptions, explicit: Set<keyof Connect
   const out: ConnectionOptions = { ...o, origins: { ...o.origins } };
   if (t.address && !explicit.has('address')) out.address = t.address;
   if (t.namespace && !explicit.has('namespace')) out.namespace = t.namespace;
+  // The config's token, unless --api-key or TEMPORAL_API_KEY gave one; read when a command connects.
+  if (t.apiKeyFile && !o.apiKey) out.apiKeyFile = isAbsolute(t.apiKeyFile) ? t.apiKeyFile : resolve(dirname(path), t.apiKeyFile);
   if (t.encryption) out.encryption = { keys: t.encryption.keys.map((k) => ({ ...k, file: isAbsolute(k.file) ? k.file : resolve(dirname(path), k.file) })) };
   if (t.tls) {
     out.tlsConfigFile = path;
@@ -128,11 +130,21 @@ function settingNames(o: ConnectionOptions): Record<TlsField, string> {
   return Object.fromEntries(CONFIG_TLS.map(([field, key]) => [field, name(field, key)])) as Record<TlsField, string>;
 }
 
+/** The token to send: --api-key / TEMPORAL_API_KEY, else the config's temporal.apiKeyFile (an owner-only file). */
+function apiKeyOf(o: ConnectionOptions): string | undefined {
+  if (o.apiKey || !o.apiKeyFile) return o.apiKey;
+  try {
+    return readPrivateFile(o.apiKeyFile, `temporal.apiKeyFile (${o.tlsConfigFile ?? 'the config file'})`).trim();
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}; \`npm run stack\` writes the stack's token, or pass --api-key`, ExitCode.USAGE);
+  }
+}
+
 /** Runs `fn` with a connected client and closes the connection afterwards. */
 export async function withClient<T>(o: ConnectionOptions, fn: (client: Client) => Promise<T>): Promise<T> {
   const { Client, Connection } = await import('@temporalio/client');
   const tls = tlsConfig(o);
-  const connection = await Connection.connect({ address: o.address, tls: tls ?? false, apiKey: o.apiKey, connectTimeout: 5000 }).catch(async (err: Error) => {
+  const connection = await Connection.connect({ address: o.address, tls: tls ?? false, apiKey: apiKeyOf(o), connectTimeout: 5000 }).catch(async (err: Error) => {
     if (tls) throw new CliError((await explainConnectError(err, { address: o.address, tls }, settingNames(o))).message, ExitCode.UNAVAILABLE);
     throw new CliError(
       `cannot reach Temporal at ${o.address} (${err.message}); set --address or TEMPORAL_ADDRESS (and the TLS/API key options if the server needs them)`,

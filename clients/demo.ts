@@ -88,11 +88,12 @@ async function main(): Promise<number> {
   let address = process.env.TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEMPORAL_UI_URL;
   let tls: ReturnType<typeof temporalConnectionOptions>['tls'];
+  let apiKey: string | undefined; // the stack's clients' token (config/stack.yaml temporal.apiKeyFile)
   let stack: RunningStack | undefined;
   if (args.stack) {
     stack = runningStack();
     CONFIG = process.env.IR_CONFIG ?? 'config/stack.yaml';
-    ({ address, tls } = temporalConnectionOptions(loadConfig(CONFIG)));
+    ({ address, tls, apiKey } = temporalConnectionOptions(loadConfig(CONFIG)));
     uiUrl ??= stack.endpoints.ui;
     say(`on the stack: ${address} over mTLS (${CONFIG}); its lab and worker run the cycle`);
   }
@@ -105,7 +106,7 @@ async function main(): Promise<number> {
       address = server.address;
       uiUrl = server.uiUrl;
     }
-    const connection = await Connection.connect({ address, tls });
+    const connection = await Connection.connect({ address, tls, apiKey });
     cleanups.push(() => connection.close());
     await ensureSearchAttributes(connection);
     // On the stack, payloads are encrypted with the config's keys (temporal.encryption): the same converter decodes them.

@@ -82,6 +82,9 @@ export function parseConfig(raw: unknown, source: string, baseDir: string): Conf
   const tls = config.temporal?.tls;
   if (tls) for (const k of ['caFile', 'certFile', 'keyFile'] as const) if (tls[k]) tls[k] = abs(tls[k]);
   for (const k of config.temporal?.encryption?.keys ?? []) k.file = abs(k.file);
+  if (config.temporal?.apiKeyFile) config.temporal.apiKeyFile = abs(config.temporal.apiKeyFile);
+  const worker = config.temporal?.worker;
+  if (worker) for (const k of ['certFile', 'keyFile'] as const) worker[k] = abs(worker[k]);
   for (const [i, v] of config.vaults.entries()) {
     if (v.lock.method === 'rest' && !v.vault.dd.rest) {
       throw new ConfigError(`${source} is not a valid vault configuration:\n  vaults[${i}].lock.method: "rest" needs vaults[${i}].vault.dd.rest (url, tls) to reach the vault DD's REST API; add it or use method "atime"`);

@@ -242,6 +242,11 @@ export const temporalConnectionFields = {
     })
     .refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), { message: 'a client certificate needs both certFile and keyFile', path: ['keyFile'] })
     .optional(),
+  // A file (mode 0600) holding the token clients send as `Authorization: Bearer` (a server with a JWT authorizer).
+  apiKeyFile: z.string().min(1).optional(),
+  // The worker's own identity: it connects with this client certificate instead of tls's, and sends no token
+  // (the server knows it by the certificate). Clients ignore it.
+  worker: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
 };
 
 /**

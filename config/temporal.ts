@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from './schema';
-import { ConfigError } from './load';
+import { ConfigError, readPrivateFile } from './load';
 
 export interface TemporalTls {
   serverNameOverride?: string;
@@ -18,6 +18,8 @@ export interface TemporalConnectionOptions {
   address: string;
   namespace: string;
   tls?: TemporalTls;
+  /** The token (temporal.apiKeyFile) the SDK sends as `Authorization: Bearer`. */
+  apiKey?: string;
 }
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
@@ -27,26 +29,47 @@ function readPem(file: string, field: string): Buffer {
   try {
     pem = readFileSync(file);
   } catch (err) {
-    throw new ConfigError(`temporal.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file, relative to the config file (\`npm run stack\` makes them in .stack/pki)`);
+    throw new ConfigError(`${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a PEM file, relative to the config file (\`npm run stack\` makes them in .stack/pki)`);
   }
-  if (!pem.toString('latin1').includes('-----BEGIN ')) throw new ConfigError(`temporal.tls.${field}: ${file} is not a PEM file (no -----BEGIN line)`);
+  if (!pem.toString('latin1').includes('-----BEGIN ')) throw new ConfigError(`${field}: ${file} is not a PEM file (no -----BEGIN line)`);
   return pem;
 }
 
-/** Connection options from the config (file paths already absolute: config/load.ts resolves them). */
-export function temporalConnectionOptions(config: Pick<Config, 'temporal'>, env: NodeJS.ProcessEnv = process.env): TemporalConnectionOptions {
+/** The token in temporal.apiKeyFile: an owner-only file (like every secret), one line. */
+function readApiKey(file: string): string {
+  let text: string;
+  try {
+    text = readPrivateFile(file, 'temporal.apiKeyFile');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${err.message} (\`npm run stack\` writes the stack's; \`irctl auth token\` mints one)`);
+    throw err;
+  }
+  const token = text.trim();
+  if (!token || /\s/.test(token)) throw new ConfigError(`temporal.apiKeyFile: ${file} must hold one token on one line`);
+  return token;
+}
+
+/**
+ * Connection options from the config (file paths already absolute: config/load.ts resolves them). `as: 'worker'`
+ * takes temporal.worker's certificate instead of tls's and no token: the server knows the worker by its certificate.
+ */
+export function temporalConnectionOptions(config: Pick<Config, 'temporal'>, env: NodeJS.ProcessEnv = process.env, as: 'client' | 'worker' = 'client'): TemporalConnectionOptions {
   const t = config.temporal;
   const address = env.TEMPORAL_ADDRESS || t?.address || DEFAULT_ADDRESS;
   const namespace = env.TEMPORAL_NAMESPACE || t?.namespace || 'default';
-  if (!t?.tls) return { address, namespace };
-  const { caFile, certFile, keyFile, serverName } = t.tls;
+  const worker = as === 'worker' ? t?.worker : undefined;
+  const apiKey = t?.apiKeyFile && !worker ? readApiKey(t.apiKeyFile) : undefined;
+  if (!t?.tls) return { address, namespace, ...(apiKey ? { apiKey } : {}) };
+  const { caFile, serverName } = t.tls;
+  const { certFile, keyFile } = worker ?? t.tls;
   return {
     address,
     namespace,
+    ...(apiKey ? { apiKey } : {}),
     tls: {
       serverNameOverride: serverName,
-      serverRootCACertificate: caFile ? readPem(caFile, 'caFile') : undefined,
-      clientCertPair: certFile && keyFile ? { crt: readPem(certFile, 'certFile'), key: readPem(keyFile, 'keyFile') } : undefined,
+      serverRootCACertificate: caFile ? readPem(caFile, 'temporal.tls.caFile') : undefined,
+      clientCertPair: certFile && keyFile ? { crt: readPem(certFile, `temporal.${worker ? 'worker' : 'tls'}.certFile`), key: readPem(keyFile, `temporal.${worker ? 'worker' : 'tls'}.keyFile`) } : undefined,
     },
   };
 }

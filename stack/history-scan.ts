@@ -13,6 +13,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { VaultConfig } from '../config/schema';
 import type { CycleResult } from '../workflows/cycle-messages';
 import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, ports } from './layout';
+import { stackToken } from './jwt';
 import { caFile, certFiles } from './pki';
 import { run, TEMPORAL_CLI } from './run';
 
@@ -91,7 +92,8 @@ export async function rawHistory(workflowId: string, runId: string): Promise<Raw
 
 const cliBase = () => {
   const cli = certFiles('cli');
-  return ['--address', FRONTEND_ADDRESS, '--tls-ca-path', caFile(), '--tls-cert-path', cli.cert, '--tls-key-path', cli.key, '--tls-server-name', FRONTEND_SERVER_NAME, '--command-timeout', '30s'];
+  return ['--address', FRONTEND_ADDRESS, '--tls-ca-path', caFile(), '--tls-cert-path', cli.cert, '--tls-key-path', cli.key, '--tls-server-name', FRONTEND_SERVER_NAME, '--command-timeout', '30s',
+    '--api-key', stackToken('reader', 300)]; // the frontend authorizes: reading history takes a reader token
 };
 
 /** `temporal workflow show --output json`, without the codec or through the codec server (bearer token). */

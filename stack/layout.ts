@@ -13,6 +13,7 @@ export const dirs = {
   pids: resolve(STATE, 'pids'),
   pki: resolve(STATE, 'pki'),
   keys: resolve(STATE, 'keys'),
+  jwt: resolve(STATE, 'jwt'),
   pg: resolve(STATE, 'pg'),
   pgSocket: resolve(STATE, 'pg-socket'),
   temporal: resolve(STATE, 'temporal'),

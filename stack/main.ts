@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { codecAvailable, codecSpec, labSpec, LAB_CONTROL_PORT, workerSpec, workerStarted } from './apps';
 import { ensureBinaries } from './binaries';
 import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, ports, STACK_CONFIG } from './layout';
+import { CLIENT_TOKEN_TTL_SECONDS, ensureJwt, jwtFiles } from './jwt';
 import { caFile, certFiles, ensurePki } from './pki';
 import { ensurePostgres } from './postgres';
 import { ensureProcess, portOpen, processState, stopProcess, waitReady, type ProcessSpec, type ProcessState } from './processes';
@@ -39,6 +40,8 @@ export async function startStack(): Promise<void> {
   const bins = await ensureBinaries(say);
   const made = ensurePki();
   say(made.length ? `certificates made in ${dirs.pki}: ${made.join(', ')}` : `certificates in ${dirs.pki}`);
+  const jwt = ensureJwt();
+  say(`JWT key in ${dirs.jwt}${jwt.length ? ` (made ${jwt.join(', ')})` : ''}; clients' token ${jwtFiles().clientToken} (writer, ${CLIENT_TOKEN_TTL_SECONDS / 86400} days)`);
   await ensurePostgres(bins.sql, say);
   await ensureTemporal(bins.server, say);
   if (codecAvailable()) await startOne(codecSpec(), () => portOpen(ports.codec), `HTTPS on ${CODEC_URL}`);
@@ -57,7 +60,8 @@ export async function startStack(): Promise<void> {
       `  Temporal UI        ${UI_URL}   (codec server ${CODEC_URL}${codecAvailable() ? '' : ', not started'})`,
       `  Prometheus         ${PROMETHEUS_URL}`,
       `  vault config       ${STACK_CONFIG} (the worker's; irctl --config config/stack.yaml uses its temporal.tls)`,
-      `  temporal CLI       temporal --address ${FRONTEND_ADDRESS} --tls-ca-path ${caFile()} --tls-cert-path ${cli.cert} --tls-key-path ${cli.key} --tls-server-name ${FRONTEND_SERVER_NAME} workflow list`,
+      `  temporal CLI       temporal --address ${FRONTEND_ADDRESS} --tls-ca-path ${caFile()} --tls-cert-path ${cli.cert} --tls-key-path ${cli.key} --tls-server-name ${FRONTEND_SERVER_NAME} --api-key "$(npm run -s irctl -- auth token --role reader)" workflow list`,
+      `  authorization      a JWT per caller (irctl auth token --role reader|writer|admin); the worker by its certificate; the UI reads`,
       `  a cycle            npm run irctl -- --config config/stack.yaml start lab-vault --wait   (or npm run demo -- --stack)`,
       `  status / stop      npm run stack -- --status | --stop | --reset`,
     ].join('\n'),

@@ -10,6 +10,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, ports, ROOT } from './layout';
+import { jwtFiles, stackToken } from './jwt';
 import { caFile, certFiles } from './pki';
 import { pgPassword, PG_USER } from './postgres';
 import { ensureProcess, waitReady, type ProcessSpec } from './processes';
@@ -24,6 +25,14 @@ export const TEMPORAL_PROCESSES: Array<{ name: string; service: Service; ports: 
 ];
 
 const configDir = () => join(dirs.temporal, 'config');
+
+/**
+ * Identities the frontend takes from the client certificate's CN (stack/server): the project's worker may write
+ * in `default` (poll, complete, start its sentinels); the server's own system worker (internode certificate) is
+ * admin; the Web UI reads (the UI server cannot send a token of its own, and a browser cannot act through it).
+ * Everyone else brings a JWT.
+ */
+export const CERT_PERMISSIONS = 'worker=default:write;internode=temporal-system:admin;ui=default:read';
 
 function writeConfig(): void {
   mkdirSync(join(configDir(), 'dynamicconfig'), { recursive: true });
@@ -57,6 +66,8 @@ function serverEnv(p: (typeof TEMPORAL_PROCESSES)[number]): NodeJS.ProcessEnv {
     WORKER_MEMBERSHIP_PORT: String(ports.worker.membership),
     PROMETHEUS_ENDPOINT: `${HOST}:${p.ports.metrics}`,
     DYNAMIC_CONFIG_FILE_PATH: join(configDir(), 'dynamicconfig', 'stack.yaml'),
+    TEMPORAL_JWKS_FILE: jwtFiles().jwks,
+    TEMPORAL_CERT_PERMISSIONS: CERT_PERMISSIONS,
   };
 }
 
@@ -64,8 +75,8 @@ export function temporalSpecs(serverBin: string): ProcessSpec[] {
   return TEMPORAL_PROCESSES.map((p) => ({
     name: p.name,
     command: serverBin,
-    // --allow-no-auth: no authorizer configured; who may connect at all is decided by mTLS (our CA only).
-    args: ['--root', dirs.temporal, '--config', 'config', '--env', 'stack', '--allow-no-auth', 'start', '--service', p.service],
+    // Who may connect at all is decided by mTLS (our CA only); what each caller may do, by the authorizer.
+    args: ['--root', dirs.temporal, '--config', 'config', '--env', 'stack', 'start', '--service', p.service],
     cwd: dirs.temporal,
     env: serverEnv(p),
     // The worker service serves no gRPC (it only joins the ring): its membership port shows it is up.
@@ -73,12 +84,13 @@ export function temporalSpecs(serverBin: string): ProcessSpec[] {
   }));
 }
 
-/** A TLS connection to the frontend as `client` (a certificate of .stack/pki). */
-export async function connectAs(client: string, opts: { connectTimeout?: number } = {}): Promise<Connection> {
+/** A TLS connection to the frontend as `client` (a certificate of .stack/pki), with a token when given. */
+export async function connectAs(client: string, opts: { connectTimeout?: number; apiKey?: string } = {}): Promise<Connection> {
   const files = certFiles(client);
   return Connection.connect({
     address: FRONTEND_ADDRESS,
     connectTimeout: opts.connectTimeout ?? 5000,
+    apiKey: opts.apiKey,
     tls: {
       serverNameOverride: FRONTEND_SERVER_NAME,
       serverRootCACertificate: readFileSync(caFile()),
@@ -107,7 +119,8 @@ export async function ensureTemporal(serverBin: string, log: (l: string) => void
   }
   let connection: Connection | undefined;
   await waitReady('temporal-frontend', async () => {
-    connection ??= await connectAs('irctl', { connectTimeout: 2000 });
+    // Registering the namespace and search attributes is admin work: a short-lived admin token of the stack's.
+    connection ??= await connectAs('irctl', { connectTimeout: 2000, apiKey: stackToken('admin') });
     await connection.workflowService.getSystemInfo({});
     return true;
   }, 180000, `frontend on ${FRONTEND_ADDRESS} answering over mTLS`);

@@ -25,6 +25,8 @@ import { assert, run, stack, TEMPORAL_CLI } from './run';
 import { codecShowsHistoryInClear, historyBytesPerCycle, historyHoldsNoPlaintext } from './history-checks';
 import { cycleMetricsInPrometheus, promtoolChecksConfig } from './metrics-checks';
 import { describeFault, faultHeld, FAULT_KINDS, runFault, type FaultKind } from './faults';
+import { badTokensRefused, certificateIdentities, readerCannotWrite, writerCanWrite } from './auth-checks';
+import { stackToken } from './jwt';
 
 /** A CA the stack does not trust, and a client certificate from it (a stranger's). */
 function untrusted(): { cert: string; key: string; ca: string } {
@@ -116,14 +118,15 @@ const CHECKS: Check[] = [
     },
   },
   {
-    name: 'the worker certificate connects (config/stack.yaml)',
+    name: "the clients' certificate and token connect (config/stack.yaml)",
     async run() {
       const o = temporalConnectionOptions(loadConfig(STACK_CONFIG), {});
-      const connection = await Connection.connect({ address: o.address, tls: o.tls });
+      assert(o.apiKey, 'config/stack.yaml gives clients no token (temporal.apiKeyFile)');
+      const connection = await Connection.connect({ address: o.address, tls: o.tls, apiKey: o.apiKey });
       try {
         const info = await connection.workflowService.getSystemInfo({});
         const ns = await connection.workflowService.describeNamespace({ namespace: o.namespace });
-        return `mTLS to ${o.address} as CN=worker: server ${info.serverVersion}, namespace ${ns.namespaceInfo?.name}`;
+        return `mTLS to ${o.address} as CN=irctl with the clients' token: server ${info.serverVersion}, namespace ${ns.namespaceInfo?.name}`;
       } finally {
         await connection.close();
       }
@@ -137,7 +140,7 @@ const CHECKS: Check[] = [
       const result = JSON.parse(r.out) as CycleResult;
       assert(result.outcome === 'validated' && result.gap === 'closed', `outcome ${result.outcome}, gap ${result.gap}`);
       const o = temporalConnectionOptions(loadConfig(STACK_CONFIG), {});
-      const connection = await Connection.connect({ address: o.address, tls: o.tls });
+      const connection = await Connection.connect({ address: o.address, tls: o.tls, apiKey: o.apiKey });
       try {
         const d = await new Client({ connection }).workflow.getHandle(cycleWorkflowId('lab-vault')).describe();
         return `copy ${result.copy?.mtreePath} validated, gap closed, exposure ${result.exposure.seconds?.toFixed(1)} s; workflow ${d.status.name}, IrPhase ${String(d.searchAttributes.IrPhase)}`;
@@ -174,7 +177,7 @@ const CHECKS: Check[] = [
       assert(named.code === 3 && /--tls-server-name/.test(named.err), `a wrong --tls-server-name: exit ${named.code}: ${named.err}`);
       const ok = await irctl([]);
       assert(ok.code === 0, `irctl --config config/stack.yaml status: exit ${ok.code}: ${ok.err}`);
-      return `stranger's cert: exit 3 "${flagged.err.trim().slice(0, 140)}…"; wrong name: exit 3 naming --tls-server-name; the config's worker cert: exit 0`;
+      return `stranger's cert: exit 3 "${flagged.err.trim().slice(0, 140)}…"; wrong name: exit 3 naming --tls-server-name; the config's certificate and token: exit 0`;
     },
   },
   {
@@ -182,7 +185,7 @@ const CHECKS: Check[] = [
     async run() {
       assert(existsSync(TEMPORAL_CLI), `the temporal CLI is not built at ${TEMPORAL_CLI} (npm run temporal:ensure)`);
       const base = ['workflow', 'list', '--limit', '3', '--address', FRONTEND_ADDRESS, '--command-timeout', '10s', '--tls-ca-path', caFile()];
-      const ok = await run(TEMPORAL_CLI, [...base, '--tls-server-name', FRONTEND_SERVER_NAME, '--tls-cert-path', certFiles('cli').cert, '--tls-key-path', certFiles('cli').key]);
+      const ok = await run(TEMPORAL_CLI, [...base, '--tls-server-name', FRONTEND_SERVER_NAME, '--tls-cert-path', certFiles('cli').cert, '--tls-key-path', certFiles('cli').key, '--api-key', stackToken('reader', 300)]);
       assert(ok.code === 0 && ok.out.includes('ir-'), `the cli certificate was not accepted (exit ${ok.code}): ${ok.err}`);
       const lines = ['cli certificate: workflow list ok'];
       for (const c of REFUSALS()) {
@@ -228,6 +231,10 @@ const CHECKS: Check[] = [
       return `${series.length} targets, ${server} server processes up${workerMetricsAvailable() ? '' : ' (worker metrics not in this tree yet: its target is expected down)'}; sum(service_requests) = ${q.data.result[0]?.value[1] ?? 'none'}`;
     },
   },
+  { name: 'authorization: a reader token cannot start, signal, update or terminate (temporal CLI)', run: readerCannotWrite },
+  { name: 'authorization: a writer token can start, signal, update and terminate (temporal CLI)', run: writerCanWrite },
+  { name: 'authorization: no token, an expired token and tokens signed by another key are refused (temporal CLI)', run: badTokensRefused },
+  { name: 'authorization: the worker is known by its certificate; the UI reads (temporal CLI)', run: certificateIdentities },
   // Last: each kills part of the stack mid-cycle (the full report: npm run stack:faults).
   ...FAULT_KINDS.map((kind) => ({ name: `faults: ${kind} mid-cycle, the gap still closes`, run: () => faultCheck(kind) })),
 ];

@@ -26,14 +26,15 @@ async function run() {
   }
   const dataConverter = dataConverterFor(config); // payload encryption when temporal.encryption is set
   const promotion = promotePolicy(); // a bad IR_PROMOTE fails before anything starts
-  const { address, namespace, tls } = temporalConnectionOptions(config);
+  // As the worker: temporal.worker's certificate when the config has one (the server knows the worker by it).
+  const { address, namespace, tls, apiKey } = temporalConnectionOptions(config, process.env, 'worker');
   // Cycles upsert IrVault/IrPhase/IrGapState/IrVerdict/IrDecision: make sure the server knows them (a plain
   // `temporal server start-dev` does not), or every cycle's first workflow task would fail.
-  const admin = await Connection.connect({ address, tls }).catch(async (err) => {
+  const admin = await Connection.connect({ address, tls, apiKey }).catch(async (err) => {
     throw await explainConnectError(err, { address, tls });
   });
   await ensureSearchAttributes(admin, namespace);
-  const connection = await NativeConnection.connect({ address, tls }).catch(async (err) => {
+  const connection = await NativeConnection.connect({ address, tls, apiKey }).catch(async (err) => {
     throw await explainConnectError(err, { address, tls });
   });
   const worker = await createWorker({

@@ -16,6 +16,7 @@ export const commandRegistry: Record<string, CommandEntry> = {
   report: { summary: "show a cycle's report from the evidence store", load: async () => (await import('./report')).command },
   manifest: { summary: 'write a manifest (sha256sum/b3sum format + Merkle root header) of a tree', load: async () => (await import('./manifest')).manifestCommand },
   verify: { summary: 'check a tree against a manifest, or --copy ID against the root in history', load: async () => (await import('./verify')).verifyCommand },
+  auth: { summary: "mint a token for the stack's frontend (role reader, writer or admin)", load: async () => (await import('./auth')).command },
   evidence: { summary: 'check the evidence chain against Temporal history (verify), scrub locked copies', load: async () => (await import('./evidence')).command },
 };
 
