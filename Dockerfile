@@ -5,9 +5,11 @@
 
 FROM golang:1.25-bookworm AS go-build
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local
-RUN GOBIN=/out/temporal go install go.temporal.io/server/cmd/server@v1.29.1 \
- && GOBIN=/out/temporal go install go.temporal.io/server/cmd/tools/sql@v1.29.1 \
+RUN GOBIN=/out/temporal go install go.temporal.io/server/cmd/tools/sql@v1.29.1 \
  && GOBIN=/out/ui go install github.com/temporalio/ui-server/v2/cmd/server@v2.42.1
+# The server: v1.29.1 with the stack's claim mapper (the worker known by its certificate), as natively.
+COPY stack/server /src/stack-server
+RUN cd /src/stack-server && go build -o /out/temporal/server .
 
 # One image for every Temporal service (frontend, history, matching, worker) and the schema job.
 FROM debian:bookworm-slim AS temporal

@@ -4,24 +4,31 @@
  * PermissionDenied ("Request unauthorized."), not a TLS or connection error.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mintToken, type Role } from '../clients/auth-token';
 import { loadConfig } from '../config/load';
 import { temporalConnectionOptions } from '../config/temporal';
 import { sentinelWorkflowId } from '../workflows/sentinel-messages';
+import { codecAvailable, codecTokenFile } from './apps';
 import { signingKey, stackToken } from './jwt';
 import { FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, STACK_CONFIG } from './layout';
 import { caFile, certFiles } from './pki';
 import { assert, run, TEMPORAL_CLI, type Run } from './run';
+import { CODEC_URL } from './ui';
 
 const DENIED = /PermissionDenied|Request unauthorized/;
 
-/** The temporal CLI against the stack as `cert` (a client certificate of .stack/pki), with `token` when given. */
-function cli(args: string[], o: { cert?: string; token?: string } = {}): Promise<Run> {
+/**
+ * The temporal CLI against the stack as `cert` (a client certificate of .stack/pki), with `token` when given;
+ * `codec`: through the codec server, so a failure the worker encrypted reads in clear.
+ */
+function cli(args: string[], o: { cert?: string; token?: string; codec?: boolean } = {}): Promise<Run> {
   const files = certFiles(o.cert ?? 'cli');
+  const codec = o.codec && codecAvailable() ? ['--codec-endpoint', CODEC_URL, '--codec-auth', `Bearer ${readFileSync(codecTokenFile(), 'utf8').trim()}`] : [];
   return run(TEMPORAL_CLI, [
     ...args, '--address', FRONTEND_ADDRESS, '--tls-ca-path', caFile(), '--tls-cert-path', files.cert, '--tls-key-path', files.key,
-    '--tls-server-name', FRONTEND_SERVER_NAME, '--command-timeout', '15s', ...(o.token ? ['--api-key', o.token] : []),
-  ], { timeoutMs: 60000 });
+    '--tls-server-name', FRONTEND_SERVER_NAME, '--command-timeout', '15s', ...(o.token ? ['--api-key', o.token] : []), ...codec,
+  ], { timeoutMs: 60000, env: { ...process.env, SSL_CERT_FILE: caFile() } });
 }
 
 /** The CLI's error in one line (its `msg="…"` when it logs one). */
@@ -73,8 +80,8 @@ export async function writerCanWrite(): Promise<string> {
   allowed('a writer starts', await cli(start(id), { token: writer }));
   allowed('a writer signals', await cli(['workflow', 'signal', '-w', id, '--name', 'authCheck'], { token: writer }));
   // The sentinel runs on the stack's worker: an update it has no handler for is rejected by the workflow itself.
-  const update = await cli(['workflow', 'update', 'execute', '-w', SENTINEL, '--name', 'authCheck'], { token: writer });
-  assert(update.code !== 0 && !DENIED.test(update.err) && /handler|not found|unknown/i.test(update.err), `a writer's update should reach ${SENTINEL} and be rejected there for want of a handler: exit ${update.code}: ${update.err.trim().slice(0, 300)}`);
+  const update = await cli(['workflow', 'update', 'execute', '-w', SENTINEL, '--name', 'authCheck'], { token: writer, codec: true });
+  assert(update.code !== 0 && !DENIED.test(update.err) && /handler|not found|unknown|Encoded failure/i.test(update.err), `a writer's update should reach ${SENTINEL} and be rejected there for want of a handler: exit ${update.code}: ${update.err.trim().slice(0, 300)}`);
   allowed('a writer terminates', await cli(['workflow', 'terminate', '-w', id, '--reason', 'auth check'], { token: writer }));
   return `writer (default:write): start, signal, terminate exit 0; update reached ${SENTINEL}: ${why(update)}`;
 }

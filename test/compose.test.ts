@@ -99,6 +99,17 @@ describe('docker-compose.yml', () => {
     for (const spec of temporalSpecs('/bin/server')) expect([spec.name, required.filter((v) => !spec.env?.[v])]).toEqual([spec.name, []]);
   });
 
+  test('the frontend authorizes the same way in compose and natively (identities by certificate, the JWKS the pki job makes)', () => {
+    const native = temporalSpecs('/bin/server').find((p) => p.name === 'temporal-frontend')!.env!;
+    const frontend = services['temporal-frontend'];
+    expect(frontend.environment!.TEMPORAL_CERT_PERMISSIONS).toBe(native.TEMPORAL_CERT_PERMISSIONS);
+    expect(native.TEMPORAL_CERT_PERMISSIONS).toMatch(/(^|;)worker=default:write(;|$)/);
+    const jwtVolume = frontend.volumes!.find((v) => frontend.environment!.TEMPORAL_JWKS_FILE.startsWith(`${v.split(':')[1]}/`));
+    expect(services.pki.volumes).toContain(jwtVolume!.split(':').slice(0, 2).join(':'));
+    expect(services.pki.entrypoint!.join(' ')).toContain(`stack/jwt.ts ${jwtVolume!.split(':')[1]}`);
+    expect(readFileSync(join(ROOT, 'stack/docker/temporal-entrypoint.sh'), 'utf8')).not.toContain('--allow-no-auth');
+  });
+
   test('stack/config/ui.yaml gets every variable it needs, in compose and natively', () => {
     const { required } = templateEnv('stack/config/ui.yaml');
     const compose = services['temporal-ui'].environment!;

@@ -63,10 +63,41 @@ async function refusal(kind: 'client' | 'native', t: TemporalTls): Promise<strin
 }
 
 describe('temporal.tls in the config file', () => {
-  test('config/stack.yaml: the stack frontend with the worker certificate, paths made absolute', () => {
+  test("config/stack.yaml: clients with irctl's certificate and the stack's token, the worker with its own certificate, paths made absolute", () => {
     const config = loadConfig('config/stack.yaml');
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:17233', namespace: 'default', tls: { serverName: 'temporal-frontend' } });
-    expect(config.temporal!.tls!.certFile).toMatch(/^\/.*\/\.stack\/pki\/worker\.crt$/);
+    expect(config.temporal!.tls!.certFile).toMatch(/^\/.*\/\.stack\/pki\/irctl\.crt$/);
+    expect(config.temporal!.worker!.certFile).toMatch(/^\/.*\/\.stack\/pki\/worker\.crt$/);
+    expect(config.temporal!.apiKeyFile).toMatch(/^\/.*\/\.stack\/jwt\/clients\.token$/);
+  });
+
+  test('temporal.apiKeyFile: clients send the token, the worker its own certificate and no token', () => {
+    writeFileSync(join(dir, 'clients.token'), 'header.payload.signature\n', { mode: 0o600 });
+    const path = stackConfig({
+      tls: { caFile: 'ours/ca.crt', certFile: 'ours/frontend.crt', keyFile: 'ours/frontend.key' },
+      apiKeyFile: 'clients.token',
+      worker: { certFile: 'ours/worker.crt', keyFile: 'ours/worker.key' },
+    });
+    const config = loadConfig(path);
+    const client = temporalConnectionOptions(config, {});
+    expect(client.apiKey).toBe('header.payload.signature');
+    expect(client.tls!.clientCertPair!.crt).toEqual(readFileSync(certFiles('frontend', ours).cert));
+    const worker = temporalConnectionOptions(config, {}, 'worker');
+    expect(worker.apiKey).toBeUndefined();
+    expect(worker.tls!.clientCertPair!.crt).toEqual(readFileSync(certFiles('worker', ours).cert));
+    // irctl reads the same file when it connects, unless --api-key gave one.
+    const irctl = splitGlobalOptions(['--config', path, 'status'], {}).globals.connection;
+    expect(irctl.apiKeyFile).toBe(join(dir, 'clients.token'));
+    const byFlag = splitGlobalOptions(['--config', path, '--api-key', 'x.y.z', 'status'], {}).globals.connection;
+    expect([byFlag.apiKey, byFlag.apiKeyFile]).toEqual(['x.y.z', undefined]);
+  });
+
+  test('a token file open to others, or missing, is refused naming temporal.apiKeyFile and the fix', () => {
+    writeFileSync(join(dir, 'loose.token'), 'a.b.c\n', { mode: 0o644 });
+    const loose = loadConfig(stackConfig({ apiKeyFile: 'loose.token' }));
+    expect(() => temporalConnectionOptions(loose, {})).toThrow(/temporal\.apiKeyFile: secret file .*loose\.token is open to group or others \(mode 644\); run `chmod 600 .*loose\.token`/);
+    const missing = loadConfig(stackConfig({ apiKeyFile: 'nowhere.token' }));
+    expect(() => temporalConnectionOptions(missing, {})).toThrow(/temporal\.apiKeyFile: cannot read secret file .*nowhere\.token: ENOENT .*npm run stack/);
   });
 
   test('a certificate without its key is refused, naming temporal.tls.keyFile', () => {

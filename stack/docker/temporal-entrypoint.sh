@@ -4,4 +4,4 @@
 set -eu
 POSTGRES_PWD="$(cat /run/secrets/pg_password)"
 export POSTGRES_PWD
-exec server --root /etc/temporal --config config --env stack --allow-no-auth start "$@"
+exec server --root /etc/temporal --config config --env stack start "$@"
