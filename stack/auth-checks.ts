@@ -4,14 +4,14 @@
  * PermissionDenied ("Request unauthorized."), not a TLS or connection error.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mintToken, type Role } from '../clients/auth-token';
 import { loadConfig } from '../config/load';
 import { temporalConnectionOptions } from '../config/temporal';
 import { sentinelWorkflowId } from '../workflows/sentinel-messages';
 import { codecAvailable, codecTokenFile } from './apps';
 import { signingKey, stackToken } from './jwt';
-import { FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, STACK_CONFIG } from './layout';
+import { FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, logFile, STACK_CONFIG } from './layout';
 import { caFile, certFiles } from './pki';
 import { assert, run, TEMPORAL_CLI, type Run } from './run';
 import { CODEC_URL } from './ui';
@@ -104,11 +104,20 @@ export async function badTokensRefused(): Promise<string> {
     ["stack's kid, another key's signature", forged],
     ['not a JWT', 'not-a-token'],
   ];
+  const log = logFile('temporal-frontend');
+  const logFrom = statSync(log).size;
   const lines: string[] = [];
   for (const [name, t] of cases) {
     lines.push(`${name}: list ${refused(`${name}: workflow list`, await cli(['workflow', 'list', '--limit', '1'], { token: t }))}`);
     refused(`${name}: workflow start`, await cli(start(`ir-auth-check-${Date.now()}`), { token: t }));
   }
+  // The caller hears only "Request unauthorized."; the frontend's log says why, and holds no token.
+  const logged = readFileSync(log).subarray(logFrom).toString('utf8');
+  const reasons = [...logged.matchAll(/"msg":"Authorization error","error":"([^"]*)"/g)].map((m) => m[1].replace(/key ID: \S+/, 'key ID: …'));
+  for (const want of [/Token is expired/, /key not found/, /verification error/, /segments/]) assert(reasons.some((r) => want.test(r)), `the frontend log does not say ${want.source}: ${[...new Set(reasons)].join('; ')}`);
+  const leaked = cases.filter(([, t]) => t && t.length > 20 && logged.includes(t)).map(([name]) => name);
+  assert(!leaked.length, `the frontend log holds the token of: ${leaked.join(', ')}`);
+  lines.push(`frontend log, no token in it: ${[...new Set(reasons)].join('; ')}`);
   return lines.join('\n      ');
 }
 
