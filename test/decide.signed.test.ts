@@ -18,7 +18,7 @@ import { approveUpdate } from '../workflows/operator-messages';
 import type { DecisionStatement, SignedDecision } from '../vocabulary/decision-signature';
 import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
-import { outcomeOf, waitForDecide, waitForStatus } from './helpers/decide';
+import { outcomeOf, recordHistory, waitForDecide, waitForStatus } from './helpers/decide';
 import { makeKey, newNonce, signedPayload, type TestKey } from './helpers/ssh-sign';
 
 jest.setTimeout(180_000);
@@ -147,6 +147,7 @@ describeTemporal('signed decisions through the temporal CLI', () => {
         ['alice', keys.alice.fingerprint, copyId],
         ['bob', keys.bob.fingerprint, copyId],
       ]);
+      await recordHistory(handle, 'cycle-decide-signed-two-person');
     });
     // For the notes: the refusal texts as the CLI printed them.
     if (process.env.IR_PRINT_REFUSALS) console.log(texts.map((x) => x.trim()).join('\n----\n'));

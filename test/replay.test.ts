@@ -50,6 +50,7 @@ describe('recorded workflow histories replay on the workflow code that may meet 
         'cycle-waited-for-hold.json',
         'cycle-decide-approved.json',
         'cycle-decide-two-person.json',
+        'cycle-decide-signed-two-person.json',
         'cycle-decide-rejected.json',
         'cycle-decide-timeout.json',
         'cycle-decide-aborted.json',
