@@ -118,7 +118,7 @@ describeTemporal('signed decisions through the temporal CLI', () => {
       texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { workflowId: 'ir-cycle-other-vault' }), `signed for something else: alice's signature (key ${keys.alice.fingerprint}) does not match this request's statement; it was made for another workflow, copy, namespace or decision`));
       texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { copyId: 'lab-vault-older-copy' }), "signed for something else: alice's signature"));
       texts.push(await refusedWith('approve', sign(keys.alice, 'reject'), "signed for something else: alice's signature"));
-      texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { issuedAt: new Date(Date.now() - 3600_000).toISOString() }), /expired: alice's approve was signed at \S+, 36\d\ds ago, more than approval\.signatureMaxAge \(10m\); sign a fresh statement/));
+      texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { issuedAt: new Date(Date.now() - 3600_000).toISOString() }), /expired: alice's approve was signed at \S+, 3[56]\d\ds ago, more than approval\.signatureMaxAge \(10m\); sign a fresh statement/));
       texts.push(await refusedWith('approve', { ...sign(keys.alice), by: 'bob' }, `"by" says bob but the signing key ${keys.alice.fingerprint} is alice's`));
       texts.push(await refusedWith('approve', { ...sign(keys.alice), signature: 'not a signature' }, 'malformed signature: not an SSH signature'));
       // Nothing changed: no approval recorded yet.
