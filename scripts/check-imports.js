@@ -19,8 +19,9 @@ const ts = require('typescript');
  */
 const TEMPORAL = /^@temporalio\//;
 const LAYERS = [
-  // Facts several towers share (cycle phases, switch platform names): plain data, imports nothing at all.
-  { name: 'vocabulary', dirs: ['vocabulary'], mayImport: [], packages: [/./] },
+  // Facts several towers share (cycle phases, switch platform names): plain data, imports nothing at all but the
+  // pure-JS curves and hashes the decision signature check needs (it runs in the workflow sandbox and in irctl).
+  { name: 'vocabulary', dirs: ['vocabulary'], mayImport: [], packages: [/^(?!@noble\/(curves|hashes)\/)/] },
   // The one vault schema (zod). Nothing above it: the workflow input's policy types come from here.
   { name: 'config', dirs: ['config'], mayImport: ['vocabulary'], packages: [TEMPORAL] },
   // Payload encryption and its codec server: the workers and the clients use it; it reads only the config.
