@@ -99,7 +99,10 @@ function explain(stderr: string, keyPath: string, env: NodeJS.ProcessEnv): strin
   }
   if (/UNPROTECTED PRIVATE KEY FILE|bad permissions/i.test(stderr)) return `the private key ${priv} is readable by others: chmod 600 ${priv} (ssh-keygen refuses it)`;
   if (/Couldn't load public key|No such file/i.test(stderr)) return `ssh-keygen cannot read ${keyPath}: ${said}`;
-  if (/agent/i.test(stderr) && keyPath.endsWith('.pub')) return `the key of ${keyPath} is not in ssh-agent and no private key lies beside it (ssh-add ${priv}): ${said}`;
+  if (/No private key found/i.test(stderr)) {
+    const agent = env.SSH_AUTH_SOCK ? 'the ssh-agent at SSH_AUTH_SOCK does not hold it' : 'no ssh-agent is reachable (SSH_AUTH_SOCK is not set)';
+    return `${keyPath}: ${agent} and no private key lies beside it: ssh-add the private key (ssh-add -l lists what the agent holds), or pass --key with the private key's path`;
+  }
   return `ssh-keygen -Y sign failed with ${keyPath}: ${said || 'no message'}`;
 }
 

@@ -12,6 +12,7 @@ import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
 import { ProgressTracker } from '../progress';
 import { measuredCycleSeconds } from '../rpo';
+import type { Config } from '../../config/schema';
 import { configOf, vaultArg } from '../vaults';
 import { checkDecisionText, signForCycle, signingOptions } from './decision';
 import { endedWithoutStatus } from './terminated';
@@ -226,14 +227,20 @@ async function rejection(err: unknown): Promise<string | undefined> {
 }
 
 /**
- * The request to send: signed with the operator's key (the default: the workflow checks who signed), or with
- * --unsigned the plain {by, reason, ticket} a vault without configured operators (or an unsigned abort) accepts.
+ * Whether to sign: where the configuration lists operators the workflow accepts signed decisions only, so irctl
+ * signs; so it does when a key is named (--key, IR_OPERATOR_KEY). --unsigned sends the plain {by, reason, ticket}
+ * (a configuration without operators, or a vault with approval.unsignedAbort).
  */
-async function operatorRequest(handle: WorkflowHandle, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
-  if (values.unsigned) {
+function wantsSignature(values: Record<string, string | boolean | undefined>, config: Config): boolean {
+  if (values.unsigned) return false;
+  return Boolean(values.key || process.env.IR_OPERATOR_KEY || (config as { operators?: unknown[] }).operators?.length);
+}
+
+async function operatorRequest(handle: WorkflowHandle, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext, config: Config) {
+  if (!wantsSignature(values, config)) {
     const text = checkDecisionText(values, ctx);
     const by = text.by ?? process.env.USER;
-    if (!by) ctx.usageError('--by NAME is required with --unsigned (who decides; it goes into the report)');
+    if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
     return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
   }
   const signed = await signForCycle(handle, name, values, ctx);
@@ -252,15 +259,16 @@ function decisionCommand(name: SignedDecision): Command {
     summary: summaries[name],
     usage:
       `irctl cycle ${name} VAULT --reason TEXT [--ticket ID] [--key PATH] [--by NAME] [-w WORKFLOW_ID]${name === 'abort' ? ' [--signal]' : ''} [--unsigned] [--json]\n` +
-      '  the key: --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519; a .pub path (or a key ssh-agent holds) signs through ssh-agent;\n' +
-      '  --unsigned sends {by, reason} without a signature (only for vaults whose config lists no operators, or unsigned aborts)',
+      '  signed when the config lists operators (or a key is named): the key is --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519;\n' +
+      '  a .pub path (or a key ssh-agent holds) signs through ssh-agent. --unsigned sends {by, reason} (configs without operators, unsignedAbort)',
     async run(args, ctx) {
       const { values, positionals } = parse(args, ctx, name === 'abort' ? { ...decisionOptions, signal: { type: 'boolean', default: false } } : decisionOptions);
-      const vault = vaultArg(positionals, ctx);
+      const config = configOf(ctx);
+      const vault = vaultArg(positionals, ctx, config);
       checkDecisionText(values, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
-        const { request, signer } = await operatorRequest(handle, name, values, ctx);
+        const { request, signer } = await operatorRequest(handle, name, values, ctx, config);
         const signedBy = signer ? ` (signed with ${signer.fingerprint})` : '';
         let via: 'update' | 'signal' = values.signal ? 'signal' : 'update';
         let result: DecisionReply | undefined;
@@ -272,7 +280,7 @@ function decisionCommand(name: SignedDecision): Command {
             const reason = await rejection(err);
             if (reason === undefined) throw err;
             // A cycle started by older workflow code has the abort signal only.
-            if (name !== 'abort' || !/no registered handler for update/i.test(reason)) throw new CliError(`${name} refused by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+            if (name !== 'abort' || !/no registered handler for update/i.test(reason)) throw new CliError(`${name} rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
             via = 'signal';
           }
         }
