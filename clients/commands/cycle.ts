@@ -12,9 +12,8 @@ import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
 import { ProgressTracker } from '../progress';
 import { measuredCycleSeconds } from '../rpo';
-import type { Config } from '../../config/schema';
 import { configOf, vaultArg } from '../vaults';
-import { checkDecisionText, signForCycle, signingOptions } from './decision';
+import { checkDecisionText, cycleSigning, signForCycle, signingOptions } from './decision';
 import { endedWithoutStatus } from './terminated';
 
 
@@ -227,23 +226,19 @@ async function rejection(err: unknown): Promise<string | undefined> {
 }
 
 /**
- * Whether to sign: where the configuration lists operators the workflow accepts signed decisions only, so irctl
- * signs; so it does when a key is named (--key, IR_OPERATOR_KEY). --unsigned sends the plain {by, reason, ticket}
- * (a configuration without operators, or a vault with approval.unsignedAbort).
+ * The request to send. Signed with the operator's key when the cycle takes signed decisions (its vault has
+ * operators configured: status.decisionSigning); else, or with --unsigned (a vault with approval.unsignedAbort), the
+ * plain {by, reason, ticket}.
  */
-function wantsSignature(values: Record<string, string | boolean | undefined>, config: Config): boolean {
-  if (values.unsigned) return false;
-  return Boolean(values.key || process.env.IR_OPERATOR_KEY || (config as { operators?: unknown[] }).operators?.length);
-}
-
-async function operatorRequest(handle: WorkflowHandle, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext, config: Config) {
-  if (!wantsSignature(values, config)) {
+async function operatorRequest(handle: WorkflowHandle, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
+  const { copyId, decisionSigning } = await cycleSigning(handle);
+  if (values.unsigned || decisionSigning !== 'signed') {
     const text = checkDecisionText(values, ctx);
     const by = text.by ?? process.env.USER;
     if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
     return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
   }
-  const signed = await signForCycle(handle, name, values, ctx);
+  const signed = await signForCycle(handle, copyId, name, values, ctx);
   return { request: signed.payload, signer: signed.signer };
 }
 
@@ -259,16 +254,15 @@ function decisionCommand(name: SignedDecision): Command {
     summary: summaries[name],
     usage:
       `irctl cycle ${name} VAULT --reason TEXT [--ticket ID] [--key PATH] [--by NAME] [-w WORKFLOW_ID]${name === 'abort' ? ' [--signal]' : ''} [--unsigned] [--json]\n` +
-      '  signed when the config lists operators (or a key is named): the key is --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519;\n' +
-      '  a .pub path (or a key ssh-agent holds) signs through ssh-agent. --unsigned sends {by, reason} (configs without operators, unsignedAbort)',
+      '  signed when the vault has operators configured: the key is --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519;\n' +
+      '  a .pub path (or a key ssh-agent holds) signs through ssh-agent. --unsigned sends {by, reason} (approval.unsignedAbort)',
     async run(args, ctx) {
       const { values, positionals } = parse(args, ctx, name === 'abort' ? { ...decisionOptions, signal: { type: 'boolean', default: false } } : decisionOptions);
-      const config = configOf(ctx);
-      const vault = vaultArg(positionals, ctx, config);
+      const vault = vaultArg(positionals, ctx);
       checkDecisionText(values, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
-        const { request, signer } = await operatorRequest(handle, name, values, ctx, config);
+        const { request, signer } = await operatorRequest(handle, name, values, ctx);
         const signedBy = signer ? ` (signed with ${signer.fingerprint})` : '';
         let via: 'update' | 'signal' = values.signal ? 'signal' : 'update';
         let result: DecisionReply | undefined;

@@ -35,16 +35,25 @@ export function checkDecisionText(values: Record<string, string | boolean | unde
   return { reason, ticket, by };
 }
 
-/** The cycle's copy id, from its status query (known from the workflow's start). */
-async function copyIdOf(handle: WorkflowHandle): Promise<string> {
-  const status = await handle.query<{ copyId?: string }>('status');
+/** What signing needs from the cycle's status query: its copy id, and whether it takes signed decisions. */
+export interface CycleSigning {
+  copyId: string;
+  /** 'signed' when the vault has operators configured; undefined from workflow code older than signing. */
+  decisionSigning?: 'signed' | 'unsigned';
+}
+
+export async function cycleSigning(handle: WorkflowHandle): Promise<CycleSigning> {
+  const status = await handle.query<Partial<CycleSigning>>('status').catch((err: Error) => {
+    throw new CliError(`cannot read ${handle.workflowId}'s status, which names the copy a signed decision is bound to (${err.message}); is a worker running on its task queue?`, ExitCode.UNAVAILABLE);
+  });
   if (!status?.copyId) throw new CliError(`${handle.workflowId} answered its status without a copyId: is it an isolated-recovery cycle?`, ExitCode.NOT_FOUND);
-  return status.copyId;
+  return { copyId: status.copyId, decisionSigning: status.decisionSigning };
 }
 
 /** Signs `decision` for the running cycle behind `handle`; a key problem is a usage error (nothing was sent). */
 export async function signForCycle(
   handle: WorkflowHandle,
+  copyId: string,
   decision: SignedDecision,
   values: Record<string, string | boolean | undefined>,
   ctx: CommandContext,
@@ -52,7 +61,6 @@ export async function signForCycle(
   const text = checkDecisionText(values, ctx);
   try {
     const keyPath = operatorKeyPath(values.key as string | undefined);
-    const copyId = await copyIdOf(handle);
     return await signDecision({ namespace: ctx.connection.namespace, workflowId: handle.workflowId, copyId, decision, ...text, keyPath });
   } catch (err) {
     if (err instanceof SigningError) throw new UsageError(err.message);
@@ -75,30 +83,39 @@ export async function runningCycle(client: Parameters<typeof findCycle>[0], vaul
   return handle;
 }
 
+const isDecision = (v: unknown): v is SignedDecision => SIGNED_DECISIONS.includes(v as SignedDecision);
+
 const sign: Command = {
   summary: 'print a signed approve/reject/abort payload (one JSON line) for the Temporal UI or the temporal CLI',
   usage:
     'irctl decision sign VAULT|-w WORKFLOW_ID --decision approve|reject|abort --reason TEXT [--ticket ID] [--key PATH] [--by NAME] [--json]\n' +
+    '  (also: irctl decision sign approve|reject|abort VAULT|-w WORKFLOW_ID ...)\n' +
     '  the key: --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519 (a .pub path signs through ssh-agent)\n' +
-    "  then: temporal workflow update execute -w WORKFLOW_ID --name DECISION -i '<the line>'  (or paste it in the UI's Send an Update dialog)",
+    "  then: temporal workflow update execute -w WORKFLOW_ID --name DECISION -i '<the line>'  (or paste it in the UI's Send an Update dialog)\n" +
+    '  the signature is good for approval.signatureMaxAge (default 15m) and for this cycle and decision only',
   async run(args, ctx) {
     const { values, positionals } = parse(args, ctx, { ...signingOptions, decision: { type: 'string' } });
-    const decision = values.decision as SignedDecision | undefined;
-    if (!decision || !SIGNED_DECISIONS.includes(decision)) ctx.usageError(`--decision must be one of ${SIGNED_DECISIONS.join(', ')}${decision ? `, not '${decision}'` : ''}`);
+    // The decision as an option or as the first word: `decision sign approve lab-vault` reads naturally too.
+    const fromWord = isDecision(positionals[0]) ? positionals.shift() : undefined;
+    const decision = (values.decision as string | undefined) ?? fromWord;
+    if (!isDecision(decision)) return ctx.usageError(`--decision must be one of ${SIGNED_DECISIONS.join(', ')}${decision ? `, not '${decision}'` : ''}`);
+    if (fromWord && values.decision && fromWord !== values.decision) ctx.usageError(`the decision is given twice: '${fromWord}' and --decision ${values.decision as string}`);
     const workflowId = values['workflow-id'] as string | undefined;
     if (positionals.length === 0 && !workflowId) ctx.usageError('name the cycle: VAULT (its running cycle) or -w WORKFLOW_ID');
     const vaultId = positionals.length ? vaultArg(positionals, ctx).id : undefined;
     checkDecisionText(values, ctx);
     return withClient(ctx.connection, async (client) => {
       const handle = await runningCycle(client, vaultId, workflowId);
-      const signed = await signForCycle(handle, decision!, values, ctx);
+      const { copyId, decisionSigning } = await cycleSigning(handle);
+      const signed = await signForCycle(handle, copyId, decision, values, ctx);
       const line = JSON.stringify(signed.payload);
       if (ctx.json) {
         ctx.emit({ workflowId: handle.workflowId, decision, payload: signed.payload, statement: signed.statement, signer: signed.signer }, () => []);
       } else {
         // stdout is the payload alone, so `-i "$(irctl decision sign ...)"` works; the rest goes to stderr.
         ctx.out(line);
-        ctx.err(`signed ${decision} for ${handle.workflowId} (copy ${signed.statement.copyId}, namespace ${signed.statement.namespace}) with ${signed.signer.keyType} ${signed.signer.fingerprint}`);
+        ctx.err(`signed ${decision} for ${handle.workflowId} (copy ${copyId}, namespace ${signed.statement.namespace}) with ${signed.signer.keyType} ${signed.signer.fingerprint}`);
+        if (decisionSigning === 'unsigned') ctx.err(`note: ${handle.workflowId} has no operators configured: it takes "by" as written and does not need this signature`);
         ctx.err(`send it: temporal workflow update execute -w ${handle.workflowId} --name ${decision} -i '<the line above>', or paste it as the Data of More Actions → Send an Update → ${decision} in the UI`);
       }
       return ExitCode.OK;
