@@ -4,23 +4,20 @@
  * no prompt), key lookup (--key, IR_OPERATOR_KEY, ~/.ssh/id_ed25519). Each signature is checked by the workflow's
  * verifier and by `ssh-keygen -Y verify` itself.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { operatorKeyPath, signDecision, SigningError, type DecisionToSign } from '../clients/decision-signing';
 import { SIGNATURE_NAMESPACE, statementText, verifySshSignature } from '../vocabulary/decision-signature';
+import { makeSshKey, startSshAgent, type SshAgent } from './helpers/ssh-agent';
 
 jest.setTimeout(30_000);
 
 let dir: string;
 const PASSPHRASE = 'correct horse battery staple';
 
-function keygen(name: string, passphrase = ''): string {
-  const file = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', `${name}@test`, '-f', file]);
-  return file;
-}
+const keygen = (name: string, passphrase = ''): string => makeSshKey(dir, name, passphrase).file;
 const fingerprintOf = (pub: string) => execFileSync('ssh-keygen', ['-lf', pub], { encoding: 'utf8' }).split(' ')[1];
 
 /** What OpenSSH itself says of the signature: `ssh-keygen -Y verify` against an allowed_signers line. */
@@ -100,22 +97,14 @@ test('a passphrase-protected key without an agent: a clear error at once, no pro
 });
 
 describe('through a real ssh-agent', () => {
-  let agent: ChildProcess;
+  let agent: SshAgent;
   let sock: string;
   beforeAll(async () => {
-    sock = join(dir, 'agent.sock');
-    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(existsSync(sock)).toBe(true);
+    agent = await startSshAgent(dir);
+    sock = agent.sock;
   });
-  afterAll(() => agent?.kill());
-
-  /** ssh-add with the passphrase from an askpass script, the way a desktop session feeds it (test only). */
-  function sshAdd(key: string): void {
-    const askpass = join(dir, 'askpass.sh');
-    writeFileSync(askpass, `#!/bin/sh\necho '${PASSPHRASE}'\n`, { mode: 0o700 });
-    execFileSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  }
+  afterAll(() => agent?.stop());
+  const sshAdd = (key: string) => agent.add(key, PASSPHRASE);
 
   test('the passphrase-protected key signs once ssh-add holds it, with its .pub path or the private path', async () => {
     const key = keygen('carol-locked', PASSPHRASE);
