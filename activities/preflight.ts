@@ -4,7 +4,7 @@ import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { gapIsOpen } from './link';
 import { ConfigError } from '../config/load';
-import { approvalSchema, closeAfterValues, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
+import { approvalSchema, closeAfterValues, operatorsForVault, type ApprovalInput, type ApprovalPolicy } from '../config/schema';
 import type { CyclePolicy } from '../workflows/cycle-messages';
 
 const policyKeys: (keyof CyclePolicy)[] = ['retentionSeconds', 'maxOpenSeconds', 'pollIntervalSeconds', 'stallSeconds', 'linkUpTimeoutSeconds', 'algorithm', 'approval', 'closeAfter'];
@@ -17,6 +17,7 @@ export function checkPolicyOverride(input: unknown): PolicyOverride {
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(`policy must be an object with any of ${policyKeys.join(', ')}`);
   const out: PolicyOverride = {};
   for (const [key, value] of Object.entries(input)) {
+    if (key === 'operators') throw new ConfigError('policy.operators: operators and their keys come from the configuration only (operators:), never from a run');
     if (!policyKeys.includes(key as keyof CyclePolicy)) throw new ConfigError(`policy.${key} is not a policy field; use ${policyKeys.join(', ')}`);
     if (key === 'approval') {
       // The config file's schema: the fields given override the vault's, the rest stay as configured.
@@ -57,6 +58,9 @@ export function preflightActivities(deps: ActivityDeps) {
         ...override,
         approval: mergeApproval(p.approval, approvalOverride),
       };
+      // Public keys and roles, not secrets: the workflow verifies decision signatures against them.
+      const operators = operatorsForVault(deps.config.operators, vaultId);
+      if (operators) policy.operators = operators;
       for (const [field, path] of [
         ['source.mountPath', access.vault.source.mountPath],
         ['vault.copiesMountPath', access.vault.vault.copiesMountPath],
@@ -96,5 +100,7 @@ function mergeApproval(configured: ApprovalPolicy, override: ApprovalInput | und
   if (configured.beforeOpen && !m.beforeOpen) refuse('beforeOpen', 'the vault asks before the gap opens');
   if (configured.onTimeout === 'reject' && m.onTimeout === 'approve') refuse('onTimeout', 'the vault rejects when nobody decides');
   if (m.onTimeout === 'approve' && m.timeout < configured.timeout) refuse('timeout', 'a shorter timeout would approve sooner by default');
+  if (m.unsignedAbort && !configured.unsignedAbort) refuse('unsignedAbort', 'the vault wants aborts signed');
+  if (m.signatureMaxAge > configured.signatureMaxAge) refuse('signatureMaxAge', `${m.signatureMaxAge}s is longer than the vault's ${configured.signatureMaxAge}s`);
   return m;
 }

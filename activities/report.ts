@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { CycleResult, EvidenceSeal, ManifestRef } from '../workflows/cycle-messages';
-import type { Decision } from '../workflows/operator-messages';
+import type { Decision, DecisionSignature } from '../workflows/operator-messages';
+import { operatorsForVault } from '../config/schema';
 import { recordInCatalog, type CatalogEntry } from './catalog';
 import { appendRecord, copyDir, openIncidents, recordEvidence, vaultFolder, type Incident } from './evidence';
 import { headerPath } from './hashing';
@@ -35,7 +36,11 @@ export function reportActivities(deps: ActivityDeps) {
       if (v && existsSync(v.detailPath)) await appendRecord(evidenceDir, folder, { kind: 'validation', key: `validation:${copyId}`, path: v.detailPath });
       // Each question put to people and its answer is a record of its own (who, when, why), not only a report line.
       for (const d of result.decisions ?? []) {
-        if (d.state !== 'pending') await recordEvidence(evidenceDir, folder, 'decision', `${copyId}.${d.stage}`, { vaultId, copyId, ...d });
+        // With the operators' keys as configured now, so `irctl evidence verify` checks each signature against the keys
+        // of the time, whatever the configuration says later.
+        const signing = result.decisionSigning ?? 'unsigned';
+        const operators = signing === 'signed' ? operatorsForVault(deps.config.operators, vaultId) : undefined;
+        if (d.state !== 'pending') await recordEvidence(evidenceDir, folder, 'decision', `${copyId}.${d.stage}`, { vaultId, copyId, signing, ...d, ...(operators ? { operators } : {}) });
       }
       const incidents = await openIncidents(evidenceDir, folder);
       const path = join(dir, 'report.json');
@@ -99,9 +104,12 @@ function renderDecision(d: Decision): string[] {
   if (d.by) lines.push(`| decided by | ${cell(d.by)} at ${d.decidedAt ?? '–'} |`);
   if (d.reason) lines.push(`| why | ${cell(d.reason)} |`);
   if (d.ticket) lines.push(`| ticket | ${cell(d.ticket)} |`);
-  for (const a of d.approvals) lines.push(`| approval | ${cell(a.by)} at ${a.at}: ${cell(a.reason)}${a.ticket ? ` (${cell(a.ticket)})` : ''} |`);
+  for (const a of d.approvals) lines.push(`| approval | ${cell(a.by)} at ${a.at}: ${cell(a.reason)}${a.ticket ? ` (${cell(a.ticket)})` : ''}${a.signed ? `; ${signedBy(a.signed)}` : ''} |`);
+  if (d.signed) lines.push(`| signature | ${signedBy(d.signed)} |`);
   return lines;
 }
+
+const signedBy = (s: DecisionSignature) => `signed by ${s.operator}, key ${s.fingerprint}, issued ${s.statement.issuedAt}, nonce ${s.statement.nonce}`;
 
 const fmtSeconds = (s?: number) => (s === undefined ? '–' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 
@@ -130,7 +138,8 @@ export function renderMarkdown(r: CycleResult, incidents: Incident[] = []): stri
   lines.push(`| verdict | ${r.verdict} |`);
   lines.push(`| gap at end | ${r.gap} |`);
   lines.push(`| exposure window | ${fmtSeconds(r.exposure.seconds)} (opened ${r.exposure.openedAt ?? '–'}, verified closed ${r.exposure.closedAt ?? '–'}; maxOpen ${fmtSeconds(r.exposure.maxOpenSeconds)}) |`);
-  if (r.abort) lines.push(`| abort | by ${r.abort.by} at ${r.abort.at}: ${r.abort.reason} |`);
+  if (r.abort) lines.push(`| abort | by ${r.abort.by} at ${r.abort.at}: ${r.abort.reason}${r.abort.signed ? ` (${signedBy(r.abort.signed)})` : ''} |`);
+  if (r.decisionSigning) lines.push(`| decisions | ${r.decisionSigning === 'signed' ? 'signed: each one verified against the configured operators\' SSH keys' : '**unsigned**: no operators configured, the names are what the senders wrote (not proof)'} |`);
   if (r.inheritedGap) {
     const g = r.inheritedGap;
     lines.push(`| gap found open at start | ${g.found.replace(/\|/g, '\\|')}; open since ${g.openSinceAtLatest ?? 'an unknown time'} at the latest; closed by ${g.closedBy} |`);

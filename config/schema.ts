@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { analyticsThresholdsSchema } from './analytics';
 import { applicationSchema, drillSchema } from './drill';
 import { PLATFORM_NAMES } from '../vocabulary/switch-platforms';
+import { keyFingerprint, parsePublicKeyLine } from '../vocabulary/decision-signature';
 
 const duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration like 90s, 30m, 12h or 7d')])
@@ -124,6 +125,10 @@ export const approvalSchema = z
     onTimeout: z.enum(['reject', 'approve']).default('reject'),
     beforeOpen: z.boolean().default(false), // also ask before the gap opens (change windows)
     beforeOpenTimeout: duration.default(3600), // no approval by then: the cycle ends, gap untouched
+    // With `operators` configured, approve/reject are signed; abort too unless this says true.
+    unsignedAbort: z.boolean().default(false),
+    // A signed decision older than this (by its issuedAt) is refused: a signature is not a standing permission.
+    signatureMaxAge: duration.default(15 * 60),
   })
   .refine((a) => a.quorum === 1 || !a.approvers || new Set(a.approvers).size >= 2, {
     message: 'quorum 2 needs at least two different approvers',
@@ -261,12 +266,97 @@ export const metricsSchema = z.strictObject({
   prometheus: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port to serve /metrics on, like 127.0.0.1:9464').optional(),
 });
 
-export const configSchema = z.strictObject({
-  evidenceDir: z.string().min(1).default('.evidence'),
-  vaults: z.array(vaultSchema).min(1, 'define at least one vault'),
-  temporal: z.strictObject({ ...temporalConnectionFields, encryption: encryptionSchema.optional() }).optional(),
-  metrics: metricsSchema.optional(),
+/**
+ * Who may decide, with their SSH public keys (`ssh-keygen -Y sign` keys: ed25519 or ecdsa) and roles: `approver`
+ * approves or rejects copies, `operator` aborts (and starts cycles and drills), `auditor` reads and verifies
+ * evidence. `vaults` limits an operator to those vaults (default: every vault). When operators are listed, the
+ * cycle's decisions must be signed (workflows/decide.ts); public keys are not secrets and go into the policy.
+ */
+export const OPERATOR_ROLES = ['approver', 'operator', 'auditor'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+const publicKeyLine = z.string().superRefine((line, ctx) => {
+  try {
+    parsePublicKeyLine(line);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a usable SSH public key (${(err as Error).message}); paste the .pub file's line, e.g. "ssh-ed25519 AAAA… alice@laptop" (ssh-keygen -t ed25519)` });
+  }
 });
+
+export const operatorSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'a name like alice or a.smith (letters, digits, . _ @ -)'),
+  keys: z.array(publicKeyLine).min(1, 'list at least one SSH public key ("ssh-ed25519 AAAA… alice@laptop")'),
+  roles: z
+    .array(z.enum(OPERATOR_ROLES, { error: `a role: ${OPERATOR_ROLES.join(', ')}` }))
+    .min(1, `give at least one role: ${OPERATOR_ROLES.join(', ')}`),
+  vaults: z.array(z.string().min(1)).min(1, 'list the vault ids, or leave vaults out (every vault)').optional(),
+});
+export type OperatorConfig = z.infer<typeof operatorSchema>;
+
+/** An operator as the workflow sees it (CyclePolicy.operators): the keys canonical ("type base64", no comment). */
+export interface PolicyOperator {
+  name: string;
+  roles: OperatorRole[];
+  keys: string[];
+}
+
+/** The operators of one vault for the workflow's policy; undefined when no operators are configured (unsigned). */
+export function operatorsForVault(operators: OperatorConfig[] | undefined, vaultId: string): PolicyOperator[] | undefined {
+  if (!operators?.length) return undefined;
+  return operators
+    .filter((o) => !o.vaults || o.vaults.includes(vaultId))
+    .map((o) => ({ name: o.name, roles: [...o.roles], keys: o.keys.map((k) => parsePublicKeyLine(k).canonical) }));
+}
+
+export const configSchema = z
+  .strictObject({
+    evidenceDir: z.string().min(1).default('.evidence'),
+    vaults: z.array(vaultSchema).min(1, 'define at least one vault'),
+    operators: z.array(operatorSchema).optional(),
+    temporal: z.strictObject({ ...temporalConnectionFields, encryption: encryptionSchema.optional() }).optional(),
+    metrics: metricsSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.operators) return;
+    const ids = new Set(c.vaults.map((v) => v.id));
+    const names = new Map<string, number>();
+    const keys = new Map<string, string>();
+    c.operators.forEach((o, i) => {
+      if (names.has(o.name)) ctx.addIssue({ code: 'custom', path: ['operators', i, 'name'], message: `"${o.name}" is listed twice (operators[${names.get(o.name)}]); one entry per person, with all their keys` });
+      names.set(o.name, i);
+      o.vaults?.forEach((v, j) => {
+        if (!ids.has(v)) ctx.addIssue({ code: 'custom', path: ['operators', i, 'vaults', j], message: `no vault "${v}" in this configuration; use one of ${[...ids].join(', ')}` });
+      });
+      o.keys.forEach((k, j) => {
+        let fp: string;
+        try {
+          fp = keyFingerprint(k);
+        } catch {
+          return; // named by the key's own check
+        }
+        const owner = keys.get(fp);
+        if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['operators', i, 'keys', j], message: `key ${fp} is already ${owner}'s: a key belongs to one person (give ${o.name} a key of their own)` });
+        else keys.set(fp, `operators[${i}] ${o.name}`);
+      });
+    });
+    // Every vault that may ask a person needs someone who can answer with a signature.
+    c.vaults.forEach((v, i) => {
+      const mine = operatorsForVault(c.operators, v.id) ?? [];
+      const approvers = mine.filter((o) => o.roles.includes('approver')).map((o) => o.name);
+      const listed = v.policy.approval.approvers;
+      for (const [j, name] of (listed ?? []).entries()) {
+        if (!approvers.includes(name)) {
+          ctx.addIssue({ code: 'custom', path: ['vaults', i, 'policy', 'approval', 'approvers', j], message: `${name} is not an operator with role approver for vault ${v.id}; add them to operators with roles [approver] (and their key), or remove them here` });
+        }
+      }
+      if (v.policy.approval.when !== 'never' && !approvers.length) {
+        ctx.addIssue({ code: 'custom', path: ['vaults', i, 'policy', 'approval'], message: `no operator has role approver for vault ${v.id}, so nobody could sign a decision; give an operator roles [approver] (and vaults: [${v.id}] or none), or set approval.when: never` });
+      }
+      if (v.policy.approval.quorum === 2 && approvers.length < 2 && v.policy.approval.when !== 'never') {
+        ctx.addIssue({ code: 'custom', path: ['vaults', i, 'policy', 'approval', 'quorum'], message: `quorum 2 needs two operators with role approver for vault ${v.id}; ${approvers.length} has it` });
+      }
+    });
+  });
 
 export type VaultConfig = z.infer<typeof vaultSchema>;
 export type Config = z.infer<typeof configSchema>;

@@ -91,6 +91,23 @@ export function verifySshSignature(armored: string, text: string, namespace: str
   return { ok: true, keyType: key.type, publicKey: `${key.type} ${base64Encode(sig.publicKey)}`, fingerprint };
 }
 
+/**
+ * The key an armored SSHSIG says it was made with, without checking the signature: who claims to have signed
+ * (so a refusal can say "unknown key" before "does not verify"). Never a proof by itself.
+ */
+export function signatureKey(armored: string): { ok: true; keyType: string; publicKey: string; fingerprint: string } | { ok: false; error: string } {
+  const m = typeof armored === 'string' ? ARMOR.exec(armored.trim()) : null;
+  if (!m) return { ok: false, error: 'not an SSH signature: expected the armored output of ssh-keygen -Y sign (-----BEGIN SSH SIGNATURE----- … -----END SSH SIGNATURE-----)' };
+  try {
+    const sig = parseSshSig(base64Decode(m[1].replace(/\s+/g, '')));
+    const key = parsePublicKeyBlob(sig.publicKey);
+    return { ok: true, keyType: key.type, publicKey: `${key.type} ${base64Encode(sig.publicKey)}`, fingerprint: blobFingerprint(sig.publicKey) };
+  } catch (e) {
+    const msg = (e as Error).message;
+    return { ok: false, error: msg.startsWith('key type ') ? msg : `malformed SSH signature: ${msg}` };
+  }
+}
+
 /** "SHA256:…" of an authorized_keys-style line ("ssh-ed25519 AAAA… comment"), as `ssh-keygen -l` prints it. */
 export function keyFingerprint(publicKeyLine: string): string {
   return blobFingerprint(parsePublicKeyLine(publicKeyLine).blob);

@@ -6,9 +6,9 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
-import type { ApprovalPolicy, CloseAfter } from '../config/schema';
+import type { ApprovalPolicy, CloseAfter, PolicyOperator } from '../config/schema';
 import type { Phase } from '../vocabulary/phases';
-import type { Decision } from './operator-messages';
+import type { Decision, DecisionSignature } from './operator-messages';
 
 export const TASK_QUEUE = 'isolated-recovery';
 
@@ -35,6 +35,12 @@ export interface CyclePolicy {
    * manifest is built, so LOCK and VALIDATE run isolated; `validate` after VALIDATE (the seeds' order).
    */
   closeAfter?: CloseAfter;
+  /**
+   * The vault's operators (names, roles, SSH public keys) from the configuration at PREFLIGHT, never from a run's
+   * input. Present: decisions must be signed by one of these keys. Absent: no operators configured, decisions
+   * are taken unsigned (`status.decisionSigning: unsigned`).
+   */
+  operators?: PolicyOperator[];
 }
 
 /** Where the exposure went: replication and source hashing run side by side; the rest is orchestration. */
@@ -80,9 +86,11 @@ export interface CycleStatus {
   exposure: { openedAt?: string; closedAt?: string; seconds?: number; maxOpenSeconds?: number; split?: ExposureSplit };
   verdict: Verdict;
   findings: Finding[];
-  abort?: { by: string; reason: string; at: string };
+  abort?: { by: string; reason: string; ticket?: string; at: string; signed?: DecisionSignature };
   lastError?: string;
   rejectedMessages: string[];
+  /** signed: operators are configured and decisions must carry their signatures; unsigned: `by` is only a claim. */
+  decisionSigning?: 'signed' | 'unsigned';
   decisions?: Decision[]; // every question asked in this cycle, the current one last
   replication?: { syncPoint: string; syncedAsOf?: string; bytes?: number };
   snapshot?: SnapshotInfo;

@@ -6,6 +6,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { readCatalog } from '../../activities/catalog';
+import { verifyDecisionSignatures } from '../../activities/decision-evidence';
 import { verifyAgainstHistory, verifyChain, vaultDir } from '../../activities/evidence';
 import { vaultHistory } from '../../activities/history';
 import { scrubCopies } from '../../workflows';
@@ -18,7 +19,7 @@ import { configOf, vaultArg } from '../vaults';
 const short = (h: string | null) => (h ? `${h.slice(0, 19)}…` : 'none');
 
 const verify: Command = {
-  summary: "check the vault's evidence chain and copy roots against Temporal history",
+  summary: "check the vault's evidence chain, copy roots against Temporal history, and decision signatures",
   usage: 'irctl evidence verify [VAULT] [--json]',
   async run(args, ctx) {
     const { positionals } = parse(args, ctx, {});
@@ -32,10 +33,11 @@ const verify: Command = {
         const known = (await readCatalog(config.evidenceDir, vaultId)).flatMap((e) => (e.workflow ? [e.workflow] : []));
         const history = await vaultHistory(client, vaultId, known);
         const historyProblems = await verifyAgainstHistory(chain, history);
-        const ok = chain.problems.length === 0 && historyProblems.length === 0;
+        const decisions = await verifyDecisionSignatures(config.evidenceDir, vaultId);
+        const ok = chain.problems.length === 0 && historyProblems.length === 0 && decisions.problems.length === 0;
         failed ||= !ok;
         if (ctx.json) {
-          report.push({ vaultId, ok, records: chain.records, head: chain.head, cycles: history.length, chainProblems: chain.problems, historyProblems });
+          report.push({ vaultId, ok, records: chain.records, head: chain.head, cycles: history.length, chainProblems: chain.problems, historyProblems, decisions });
           continue;
         }
         const roots = history.filter((h) => h.copyManifest).length;
@@ -44,7 +46,13 @@ const verify: Command = {
         if (first) ctx.out(`  first record that does not fit: #${first.seq}${first.path ? ` ${first.path}` : ''}: ${first.problem}`);
         for (const p of rest) ctx.out(`  also #${p.seq}${p.path ? ` ${p.path}` : ''}: ${p.problem}`);
         for (const p of historyProblems) ctx.out(`  copy ${p.copyId} (history ${p.workflowId} run ${p.runId}): ${p.problem}`);
-        ctx.out(ok ? `  OK: every record fits the chain and every copy root matches history` : `  FAILED: ${chain.problems.length} chain problems, ${historyProblems.length} history mismatches`);
+        ctx.out(`  decisions: ${decisions.decisions} recorded, ${decisions.signatures} signatures re-verified${decisions.unsigned ? `, ${decisions.unsigned} unsigned (no operators configured: names are claims, not proof)` : ''}`);
+        for (const p of decisions.problems) ctx.out(`  decision ${p.decision} (${p.operator}): ${p.problem}`);
+        ctx.out(
+          ok
+            ? `  OK: every record fits the chain and every copy root matches history; every decision signature verifies`
+            : `  FAILED: ${chain.problems.length} chain problems, ${historyProblems.length} history mismatches, ${decisions.problems.length} decision signature problems`,
+        );
       }
       if (ctx.json) ctx.out(JSON.stringify(report, null, 2));
       return failed ? ExitCode.FAILED : ExitCode.OK;
