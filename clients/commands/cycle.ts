@@ -12,6 +12,7 @@ import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
 import { ProgressTracker } from '../progress';
 import { measuredCycleSeconds } from '../rpo';
+import { operatorsForVault, type VaultConfig } from '../../config/schema';
 import { configOf, vaultArg } from '../vaults';
 import { checkDecisionText, cycleSigning, signForCycle, signingOptions } from './decision';
 import { endedWithoutStatus } from './terminated';
@@ -230,16 +231,18 @@ async function rejection(err: unknown): Promise<string | undefined> {
  * operators configured: status.decisionSigning); else, or with --unsigned (a vault with approval.unsignedAbort), the
  * plain {by, reason, ticket}.
  */
-async function operatorRequest(handle: WorkflowHandle, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
+async function operatorRequest(handle: WorkflowHandle, vault: VaultConfig, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
   const { copyId, decisionSigning } = await cycleSigning(handle);
-  if (values.unsigned || decisionSigning !== 'signed') {
+  // Before PREFLIGHT has read the policy the cycle cannot say yet: irctl's configuration decides.
+  const signed = decisionSigning ? decisionSigning === 'signed' : Boolean(operatorsForVault(configOf(ctx).operators, vault.id)?.length);
+  if (values.unsigned || !signed) {
     const text = checkDecisionText(values, ctx);
     const by = text.by ?? process.env.USER;
     if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
     return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
   }
-  const signed = await signForCycle(handle, copyId, name, values, ctx);
-  return { request: signed.payload, signer: signed.signer };
+  const result = await signForCycle(handle, copyId, name, values, ctx);
+  return { request: result.payload, signer: result.signer };
 }
 
 const decisionOptions = { ...signingOptions, unsigned: { type: 'boolean', default: false } } as const;
@@ -262,7 +265,7 @@ function decisionCommand(name: SignedDecision): Command {
       checkDecisionText(values, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
-        const { request, signer } = await operatorRequest(handle, name, values, ctx);
+        const { request, signer } = await operatorRequest(handle, vault, name, values, ctx);
         const signedBy = signer ? ` (signed with ${signer.fingerprint})` : '';
         let via: 'update' | 'signal' = values.signal ? 'signal' : 'update';
         let result: DecisionReply | undefined;
