@@ -18,7 +18,7 @@ const errorOf = (fn: () => unknown): Error => {
 
 describe('approval policy', () => {
   test('defaults: ask about suspect copies, anyone, one person, 24 h, then reject', () => {
-    expect(approvalSchema.parse({})).toEqual({ when: 'suspect', quorum: 1, timeout: 86400, onTimeout: 'reject', beforeOpen: false, beforeOpenTimeout: 3600 });
+    expect(approvalSchema.parse({})).toEqual({ when: 'suspect', quorum: 1, timeout: 86400, onTimeout: 'reject', beforeOpen: false, beforeOpenTimeout: 3600, unsignedAbort: false, signatureMaxAge: 900 });
   });
 
   test('config/lab.yaml carries the rule, durations written like the others', () => {
@@ -42,6 +42,7 @@ describe('approval policy', () => {
     expect(checkPolicyOverride({ approval: { when: 'always', timeout: '2h' } })).toEqual({ approval: { when: 'always', timeout: '2h' } });
     expect(errorOf(() => checkPolicyOverride({ approval: { timeout: 'soon' } })).message).toBe('policy.approval.timeout: a duration like 90s, 30m, 12h or 7d');
     expect(errorOf(() => checkPolicyOverride({ approval: { colour: 'blue' } })).message).toContain('policy.approval');
+    expect(errorOf(() => checkPolicyOverride({ operators: [] })).message).toBe('policy.operators: operators and their keys come from the configuration only (operators:), never from a run');
   });
 
   test('when a decision is needed', () => {
@@ -68,6 +69,19 @@ describe('operator payloads', () => {
     expect(err({ by: 'a', reason: 'x', ticket: 7 })).toContain('approve payload field "ticket" must be a string');
     expect(err({ by: 'a', reason: 'x', who: 'b' })).toContain('unknown field "who"');
     expect(err({ by: 'a', reason: 'x'.repeat(2000) })).toContain('"reason" is longer than 1000 characters');
+  });
+
+  test('a signed payload may leave by out, and must carry issuedAt, nonce and signature together', () => {
+    const signed = { reason: ' ok ', issuedAt: '2026-12-04T12:00:00.000Z', nonce: '0123456789abcdef', signature: '-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----' };
+    expect(parseDecisionRequest('approve', signed)).toEqual({ ok: true, value: { ...signed, reason: 'ok' } });
+    const err = (input: unknown) => {
+      const r = parseDecisionRequest('approve', input);
+      return r.ok ? 'accepted' : r.error;
+    };
+    expect(err({ ...signed, nonce: undefined })).toBe('approve payload is signed but lacks "nonce": a signed payload carries issuedAt, nonce and signature (irctl decision sign prints all three)');
+    expect(err({ ...signed, issuedAt: 'yesterday' })).toBe('approve payload field "issuedAt" must be an ISO-8601 UTC time like 2026-12-04T12:00:00.000Z, got "yesterday"');
+    expect(err({ ...signed, nonce: 'short' })).toBe('approve payload field "nonce" must be 16 to 128 random hex or base64url characters (e.g. openssl rand -hex 16)');
+    expect(parseAbortRequest({ ...signed, by: 'carol' })).toEqual({ ok: true, value: { ...signed, by: 'carol', reason: ' ok ' } });
   });
 
   test('abort stays lenient (no payload, a bare string) and accepts a ticket', () => {

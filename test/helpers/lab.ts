@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab, type Lab, type LabOptions } from '../../lab';
 import { parseConfig } from '../../config/load';
-import type { Config } from '../../config/schema';
+import type { Config, OperatorConfig } from '../../config/schema';
 import { labVaultConfig, type VaultShape } from '../../lab/vault-config';
 
 export const VAULT = 'lab-vault';
 
 export type { VaultShape } from '../../lab/vault-config';
 
-export function configForLab(lab: Lab, evidenceDir: string, policy: Record<string, unknown> = {}, shape: VaultShape = {}): Config {
+export function configForLab(lab: Lab, evidenceDir: string, policy: Record<string, unknown> = {}, shape: VaultShape = {}, operators?: OperatorConfig[]): Config {
   // Tests that are not about DECIDE do not wait for a person: they get `approval.when: never` unless
   // they pass an approval rule of their own (`approval: {}` is the schema's default, `when: suspect`).
   const testPolicy = { retention: '5m', maxOpen: '10m', pollInterval: '200ms', stall: '60s', linkUpTimeout: '20s', approval: { when: 'never' }, ...policy };
-  return parseConfig({ evidenceDir, vaults: [labVaultConfig(lab.endpoints, VAULT, testPolicy, shape)] }, 'test config', '/');
+  return parseConfig({ evidenceDir, vaults: [labVaultConfig(lab.endpoints, VAULT, testPolicy, shape)], ...(operators ? { operators } : {}) }, 'test config', '/');
 }
 
 export interface TestLab {
@@ -25,7 +25,11 @@ export interface TestLab {
   close(): Promise<void>;
 }
 
-export async function startTestLab(options: Partial<LabOptions> = {}, policy: Record<string, unknown> = {}, shape: VaultShape = {}): Promise<TestLab> {
+/**
+ * `operators`: signed decisions (the test's keys, made with ssh-keygen under the lab's folder: test/helpers/ssh-sign.ts);
+ * left out, the vault has no operators and takes decisions unsigned.
+ */
+export async function startTestLab(options: Partial<LabOptions> = {}, policy: Record<string, unknown> = {}, shape: VaultShape = {}, operators?: (dir: string) => OperatorConfig[]): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'ir-lab-'));
   const lab = await startLab({
     dir: join(dir, 'lab'),
@@ -36,7 +40,7 @@ export async function startTestLab(options: Partial<LabOptions> = {}, policy: Re
   return {
     lab,
     dir,
-    config: configForLab(lab, join(dir, 'evidence'), policy, shape),
+    config: configForLab(lab, join(dir, 'evidence'), policy, shape, operators?.(dir)),
     async close() {
       await lab.close();
       rmSync(dir, { recursive: true, force: true });
