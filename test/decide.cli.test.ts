@@ -18,7 +18,8 @@ import { cycleWorkflowId, statusQuery, type CycleResult } from '../workflows/cyc
 import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { outcomeOf, waitForDecide, waitForStatus } from './helpers/decide';
-import { makeSshKey, startSshAgent, type SshAgent } from './helpers/ssh-agent';
+import { protectKey, startSshAgent, type SshAgent } from './helpers/ssh-agent';
+import { makeKey, type TestKey } from './helpers/ssh-sign';
 
 jest.setTimeout(180_000);
 
@@ -27,10 +28,9 @@ let temporal: Awaited<ReturnType<typeof connectTemporal>>;
 let t: TestLab;
 let cli: string;
 let agent: SshAgent;
-type Key = ReturnType<typeof makeSshKey>;
-let alice: Key; // approver + operator, a key file
-let bob: Key; // approver + operator, passphrase-protected: signs only through ssh-agent
-let mallory: Key; // not an operator
+let alice: TestKey; // approver + operator, a key file
+let bob: TestKey; // approver + operator, passphrase-protected: signs only through ssh-agent
+let mallory: TestKey; // not an operator
 const BOB_PASSPHRASE = 'bob says hunter2 twice';
 
 /** Runs the temporal CLI against the test server; never throws, returns the exit code and output. */
@@ -71,16 +71,19 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
     bundle = await bundleWorkflows();
     temporal = await connectTemporal();
     cli = await ensureTemporalCli();
-    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice', 'bob'] } });
-    const keys = join(t.dir, 'keys');
+    // The operators' keys are made in the lab's folder; bob's carries a passphrase (he signs through ssh-agent).
+    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice', 'bob'] } }, {}, (dir) => {
+      alice = makeKey(dir, 'alice');
+      bob = makeKey(dir, 'bob');
+      protectKey(bob.privateKeyFile, BOB_PASSPHRASE);
+      mallory = makeKey(dir, 'mallory');
+      return [
+        { name: 'alice', keys: [alice.publicKey], roles: ['approver', 'operator'] },
+        { name: 'bob', keys: [bob.publicKey], roles: ['approver', 'operator'] },
+      ];
+    });
+    const keys = join(t.dir, 'agent');
     mkdirSync(keys, { mode: 0o700 });
-    alice = makeSshKey(keys, 'alice');
-    bob = makeSshKey(keys, 'bob', BOB_PASSPHRASE);
-    mallory = makeSshKey(keys, 'mallory');
-    t.config.operators = [
-      { name: 'alice', keys: [alice.publicKey], roles: ['approver', 'operator'] },
-      { name: 'bob', keys: [bob.publicKey], roles: ['approver', 'operator'] },
-    ];
     agent = await startSshAgent(keys);
     const configPath = join(t.dir, 'config.yaml');
     writeFileSync(configPath, stringify(t.config));
@@ -119,11 +122,11 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       expect(unsigned.code).not.toBe(0);
       expect(unsigned.out).toContain('unsigned: vault lab-vault takes only signed approve requests (operators are configured)');
       // Signed by a key nobody configured.
-      const byMallory = await temporalCli('workflow', 'update', 'execute', '-w', id, '--name', 'approve', '-i', await signed('-w', id, '--decision', 'approve', '--reason', 'trust me', '--key', mallory.file));
+      const byMallory = await temporalCli('workflow', 'update', 'execute', '-w', id, '--name', 'approve', '-i', await signed('-w', id, '--decision', 'approve', '--reason', 'trust me', '--key', mallory.privateKeyFile));
       expect(byMallory.code).not.toBe(0);
       expect(byMallory.out).toContain(`unknown key ${mallory.fingerprint}: no operator of vault lab-vault has it (operators: alice, bob)`);
       // alice's signature over a rejection does not approve.
-      const rejection = await signed('reject', VAULT, '--reason', 'weekly copy checked', '--key', alice.file);
+      const rejection = await signed('reject', VAULT, '--reason', 'weekly copy checked', '--key', alice.privateKeyFile);
       const wrongDecision = await temporalCli('workflow', 'update', 'execute', '-w', id, '--name', 'approve', '-i', rejection);
       expect(wrongDecision.code).not.toBe(0);
       expect(wrongDecision.out).toContain(`signed for something else: alice's signature (key ${alice.fingerprint}) does not match this request's statement`);
@@ -133,7 +136,7 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       expect(status.out).toContain('"decisionSigning": "signed"');
 
       // What an operator runs: the payload on stdout, where it came from on stderr.
-      const sign = await irctl('decision', 'sign', '-w', id, '--decision', 'approve', '--reason', 'weekly copy checked', '--ticket', 'CHG-1', '--key', alice.file);
+      const sign = await irctl('decision', 'sign', '-w', id, '--decision', 'approve', '--reason', 'weekly copy checked', '--ticket', 'CHG-1', '--key', alice.privateKeyFile);
       expect(sign.code).toBe(0);
       expect(sign.err).toContain(`signed approve for ${id} (copy ${copyId}, namespace default) with ssh-ed25519 ${alice.fingerprint}`);
       const payload = JSON.parse(sign.out);
@@ -160,23 +163,23 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       await waitForDecide(handle);
 
       // bob's key is passphrase-protected and no agent holds it: a clear error at once, nothing sent.
-      const locked = await irctl('cycle', 'approve', VAULT, '--reason', 'second look', '--key', bob.file);
+      const locked = await irctl('cycle', 'approve', VAULT, '--reason', 'second look', '--key', bob.privateKeyFile);
       expect(locked.code).toBe(2);
-      expect(locked.err).toContain(`the key ${bob.file} is passphrase-protected and no ssh-agent is reachable (SSH_AUTH_SOCK is not set); irctl never asks for a passphrase`);
+      expect(locked.err).toContain(`the key ${bob.privateKeyFile} is passphrase-protected and no ssh-agent is reachable (SSH_AUTH_SOCK is not set); irctl never asks for a passphrase`);
       expect((await handle.query(statusQuery)).decisions?.at(-1)?.approvals).toHaveLength(0);
 
-      const first = await irctl('cycle', 'approve', VAULT, '--reason', 'weekly copy checked', '--ticket', 'CHG-2', '--key', alice.file);
+      const first = await irctl('cycle', 'approve', VAULT, '--reason', 'weekly copy checked', '--ticket', 'CHG-2', '--key', alice.privateKeyFile);
       expect(first.err).toBe('');
       expect(first.code).toBe(0);
       expect(first.out).toBe(`approve accepted by ${id} (signed with ${alice.fingerprint}): approval 1 of 2 recorded from alice; waiting for another approver`);
-      const twice = await irctl('cycle', 'approve', VAULT, '--reason', 'me again', '--key', alice.file);
+      const twice = await irctl('cycle', 'approve', VAULT, '--reason', 'me again', '--key', alice.privateKeyFile);
       expect(twice.code).toBe(5);
       expect(twice.err).toContain(`approve rejected by ${id}: the same key ${alice.fingerprint} (alice) has already approved`);
 
       // bob unlocks his key into ssh-agent once; irctl signs through the agent with the .pub path.
-      agent.add(bob.file, BOB_PASSPHRASE);
+      agent.add(bob.privateKeyFile, BOB_PASSPHRASE);
       process.env.SSH_AUTH_SOCK = agent.sock;
-      const second = await irctl('cycle', 'approve', VAULT, '--reason', 'second look', '--key', bob.pub, '--json');
+      const second = await irctl('cycle', 'approve', VAULT, '--reason', 'second look', '--key', `${bob.privateKeyFile}.pub`, '--json');
       expect(second.code).toBe(0);
       expect(JSON.parse(second.out)).toMatchObject({ accepted: true, signer: { fingerprint: bob.fingerprint }, result: { message: 'approved by alice, bob: the copy counts as good' } });
       const result = await handle.result();
@@ -189,7 +192,7 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       const history = [raw, ...payloads].join('\n');
       const privateBody = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
       expect(history).toContain(bob.fingerprint);
-      for (const secret of [BOB_PASSPHRASE, 'PRIVATE KEY', ...privateBody(alice.file), ...privateBody(bob.file)]) expect(history).not.toContain(secret);
+      for (const secret of [BOB_PASSPHRASE, 'PRIVATE KEY', ...privateBody(alice.privateKeyFile), ...privateBody(bob.privateKeyFile)]) expect(history).not.toContain(secret);
     });
   });
 
@@ -206,7 +209,7 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       expect(refused.rejectedMessages.join('\n')).toContain('abort rejected: unsigned: vault lab-vault takes only signed abort requests (operators are configured; approval.unsignedAbort is false)');
       expect(refused.phase).toBe('DECIDE');
 
-      const sent = await temporalCli('workflow', 'signal', '-w', id, '--name', 'abort', '-i', await signed('abort', VAULT, '--reason', 'vault maintenance', '--key', alice.file));
+      const sent = await temporalCli('workflow', 'signal', '-w', id, '--name', 'abort', '-i', await signed('abort', VAULT, '--reason', 'vault maintenance', '--key', alice.privateKeyFile));
       expect(sent.code).toBe(0);
       const { result } = await outcomeOf(handle);
       expect(result.outcome).toBe('aborted');

@@ -20,7 +20,7 @@ import { IrDecision } from '../workflows/cycle-messages';
 import { bundleWorkflows, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { waitForDecide } from './helpers/decide';
-import { makeSshKey } from './helpers/ssh-agent';
+import { makeKey, type TestKey } from './helpers/ssh-sign';
 
 jest.setTimeout(240_000);
 
@@ -33,7 +33,7 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
   let native: NativeConnection;
   let t: TestLab;
   let browser: Browser;
-  let alice: ReturnType<typeof makeSshKey>;
+  let alice: TestKey;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
@@ -46,10 +46,10 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
     server = await startDevServer({ cliPath: await ensureTemporalCli(), uiPort: await freePort(), logFile: '.data/test-ui-server.log' });
     connection = await Connection.connect({ address: server.address });
     native = await NativeConnection.connect({ address: server.address });
-    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice'] } });
-    mkdirSync(join(t.dir, 'keys'), { mode: 0o700 });
-    alice = makeSshKey(join(t.dir, 'keys'), 'alice');
-    t.config.operators = [{ name: 'alice', keys: [alice.publicKey], roles: ['approver', 'operator'] }];
+    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice'] } }, {}, (dir) => {
+      alice = makeKey(dir, 'alice');
+      return [{ name: 'alice', keys: [alice.publicKey], roles: ['approver', 'operator'] }];
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -85,7 +85,7 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
     const err: string[] = [];
     const config = join(t.dir, 'config.yaml');
     writeFileSync(config, JSON.stringify(t.config));
-    const args = ['decision', 'sign', '-w', workflowId, '--decision', 'approve', '--reason', reason, '--ticket', ticket, '--key', alice.file];
+    const args = ['decision', 'sign', '-w', workflowId, '--decision', 'approve', '--reason', reason, '--ticket', ticket, '--key', alice.privateKeyFile];
     const code = await runIrctl([...args, '--address', server.address, '--config', config], { out: (l) => out.push(l), err: (l) => err.push(l) });
     if (code !== 0) throw new Error(`irctl decision sign exited ${code}: ${err.join('\n')}`);
     return out.join('\n');

@@ -10,14 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { operatorKeyPath, signDecision, SigningError, type DecisionToSign } from '../clients/decision-signing';
 import { SIGNATURE_NAMESPACE, statementText, verifySshSignature } from '../vocabulary/decision-signature';
-import { makeSshKey, startSshAgent, type SshAgent } from './helpers/ssh-agent';
+import { protectKey, startSshAgent, type SshAgent } from './helpers/ssh-agent';
+import { makeKey } from './helpers/ssh-sign';
 
 jest.setTimeout(30_000);
 
 let dir: string;
 const PASSPHRASE = 'correct horse battery staple';
 
-const keygen = (name: string, passphrase = ''): string => makeSshKey(dir, name, passphrase).file;
+function keygen(name: string, passphrase = ''): string {
+  const { privateKeyFile } = makeKey(dir, name);
+  if (passphrase) protectKey(privateKeyFile, passphrase);
+  return privateKeyFile;
+}
 const fingerprintOf = (pub: string) => execFileSync('ssh-keygen', ['-lf', pub], { encoding: 'utf8' }).split(' ')[1];
 
 /** What OpenSSH itself says of the signature: `ssh-keygen -Y verify` against an allowed_signers line. */
@@ -150,7 +155,7 @@ test('which key: --key, else IR_OPERATOR_KEY, else ~/.ssh/id_ed25519; a missing 
   expect(() => operatorKeyPath(undefined, { HOME: home })).toThrow('ssh-keygen -t ed25519');
   writeFileSync(fallback, 'x');
   expect(operatorKeyPath(undefined, { HOME: home })).toBe(fallback);
-  const env = join(dir, 'alice');
+  const env = keygen('frank');
   expect(operatorKeyPath(undefined, { HOME: home, IR_OPERATOR_KEY: env })).toBe(env);
   expect(operatorKeyPath('~/.ssh/id_ed25519', { HOME: home, IR_OPERATOR_KEY: env })).toBe(fallback);
   expect(() => operatorKeyPath(join(dir, 'nope'), { HOME: home })).toThrow(`--key: no key at ${join(dir, 'nope')}`);

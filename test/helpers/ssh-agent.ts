@@ -3,7 +3,7 @@
  * keys added with `ssh-add`, a passphrase fed the way a desktop session feeds it (an askpass script, test only).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SshAgent {
@@ -32,11 +32,7 @@ export async function startSshAgent(dir: string): Promise<SshAgent> {
   };
 }
 
-/** An ed25519 key pair made by ssh-keygen (passphrase-protected when one is given). */
-export function makeSshKey(dir: string, name: string, passphrase = ''): { file: string; pub: string; publicKey: string; fingerprint: string } {
-  const file = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', `${name}@test`, '-f', file]);
-  const publicKey = readFileSync(`${file}.pub`, 'utf8').trim();
-  const fingerprint = execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
-  return { file, pub: `${file}.pub`, publicKey, fingerprint };
+/** Puts a passphrase on a key made without one (test/helpers/ssh-sign.ts makeKey): `ssh-keygen -p`. */
+export function protectKey(keyFile: string, passphrase: string): void {
+  execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', passphrase, '-f', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
