@@ -104,6 +104,12 @@ const sign: Command = {
     if (positionals.length === 0 && !workflowId) ctx.usageError('name the cycle: VAULT (its running cycle) or -w WORKFLOW_ID');
     const vaultId = positionals.length ? vaultArg(positionals, ctx).id : undefined;
     checkDecisionText(values, ctx);
+    try {
+      operatorKeyPath(values.key as string | undefined); // a missing key is said before the server is asked
+    } catch (err) {
+      if (err instanceof SigningError) throw new UsageError(err.message);
+      throw err;
+    }
     return withClient(ctx.connection, async (client) => {
       const handle = await runningCycle(client, vaultId, workflowId);
       const { copyId, decisionSigning } = await cycleSigning(handle);
