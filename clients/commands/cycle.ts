@@ -282,7 +282,7 @@ function decisionCommand(name: SignedDecision): Command {
           }
         }
         if (via === 'signal') await handle.signal(name, request);
-        ctx.emit({ workflowId: handle.workflowId, update: name, via, accepted: via === 'update', request, signer: signer ?? null, result: result ?? null }, () => [
+        ctx.emit({ workflowId: handle.workflowId, update: name, via, accepted: via === 'update', request, ...(name === 'abort' ? { abort: request } : {}), signer: signer ?? null, result: result ?? null }, () => [
           via === 'signal'
             ? `${name} sent to ${handle.workflowId} as a signal${signedBy} (a refusal shows in irctl cycle status)${name === 'abort' ? '; the cycle closes the gap and records a report' : ''}`
             : `${name} accepted by ${handle.workflowId}${signedBy}${result?.message ? `: ${result.message}` : ''}`,

@@ -25,7 +25,7 @@ const MAX_TEXT = 1000; // as the workflow's payload check: reasons end up in his
 /** Checks the texts before any key is touched; a usage error names the option. */
 export function checkDecisionText(values: Record<string, string | boolean | undefined>, ctx: Pick<CommandContext, 'usageError'>): { reason: string; ticket?: string; by?: string } {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
-  if (!reason) ctx.usageError('--reason TEXT is required: say why, it goes into the report and is what your key signs');
+  if (!reason) ctx.usageError('--reason is required: say why, it goes into the report (and is what your key signs)');
   for (const key of ['reason', 'ticket', 'by'] as const) {
     const v = values[key];
     if (typeof v === 'string' && v.length > MAX_TEXT) ctx.usageError(`--${key} is longer than ${MAX_TEXT} characters`);
