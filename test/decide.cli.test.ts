@@ -196,7 +196,7 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
     });
   });
 
-  test('temporal workflow signal --name abort: unsigned is refused (status.rejectedMessages); signed by irctl decision sign, it ends the cycle', async () => {
+  test('abort: unsigned (temporal workflow signal) and signed by an unknown key (irctl) are refused; signed by irctl decision sign, the signal ends the cycle', async () => {
     const tq = `cli-abort-${Date.now()}`;
     const w = await createWorker({ connection: temporal.native, config: t.config, taskQueue: tq, workflowBundle: bundle });
     const id = cycleWorkflowId(VAULT);
@@ -208,6 +208,10 @@ describeTemporal('operators sign their decisions: irctl, irctl decision sign + t
       const refused = await waitForStatus(handle, (s) => s.rejectedMessages.some((m) => m.includes('unsigned')), 'the unsigned abort refused');
       expect(refused.rejectedMessages.join('\n')).toContain('abort rejected: unsigned: vault lab-vault takes only signed abort requests (operators are configured; approval.unsignedAbort is false)');
       expect(refused.phase).toBe('DECIDE');
+      // irctl signs its abort too: with a key nobody configured it is refused (exit 5), naming the key.
+      const byMallory = await irctl('cycle', 'abort', VAULT, '--reason', 'vault maintenance', '--key', mallory.privateKeyFile);
+      expect(byMallory.code).toBe(5);
+      expect(byMallory.err).toContain(`abort rejected by ${id}: unknown key ${mallory.fingerprint}`);
 
       const sent = await temporalCli('workflow', 'signal', '-w', id, '--name', 'abort', '-i', await signed('abort', VAULT, '--reason', 'vault maintenance', '--key', alice.privateKeyFile));
       expect(sent.code).toBe(0);
