@@ -227,7 +227,12 @@ function printProgress(s: CycleStatus, printed: string): string {
       const d = s.decisions?.at(-1);
       if (p.phase === 'DECIDE' && d) {
         say(`  waiting for a decision, gap closed (${d.why}); without one by ${d.deadline}: ${d.onTimeout}. Decide with:`);
-        for (const name of ['approve', 'reject']) say(`    temporal workflow update execute -w ${cycleWorkflowId(s.vaultId)} --name ${name} -i '{"by":"you","reason":"..."}'`);
+        // Signed when the config lists operators (config/lab.yaml: the lab's alice and bob, keys under .lab/operators).
+        for (const name of ['approve', 'reject']) {
+          say(s.decisionSigning === 'signed'
+            ? `    npm run irctl -- cycle ${name} ${s.vaultId} --key .lab/operators/alice --reason "..."`
+            : `    temporal workflow update execute -w ${cycleWorkflowId(s.vaultId)} --name ${name} -i '{"by":"you","reason":"..."}'`);
+        }
       }
     }
     if (p.endedAt && !out.includes(`|${key}`)) {

@@ -10,6 +10,7 @@ import type { MtreeDef } from './mtrees';
 import { DdExtras } from './dd-everyday';
 import { Faults, type Fault } from './faults';
 import { ensureKeys, writeKnownHosts } from './keys';
+import { ensureOperatorKeys } from './operator-keys';
 import { PLATFORM_NAMES, type PlatformName } from '../vocabulary/switch-platforms';
 import { DD_INTERFACES, DdNet } from './dd-net';
 import { createSwitch, type LabSwitch } from './switches';
@@ -159,6 +160,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   fs.mkdirSync(dir, { recursive: true });
 
   const keys = ensureKeys(dir);
+  ensureOperatorKeys(dir); // the demo's operators sign decisions with these (config/lab.yaml lists their public keys)
   const state = new LabState(dir);
   const prodDir = path.join(dir, 'prod-dd', 'data', 'col1', 'prod');
   const replicaDir = path.join(dir, 'vault-dd', 'data', 'col1', 'vault-prod');

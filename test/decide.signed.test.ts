@@ -18,7 +18,7 @@ import { approveUpdate } from '../workflows/operator-messages';
 import type { DecisionStatement, SignedDecision } from '../vocabulary/decision-signature';
 import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
-import { outcomeOf, waitForDecide, waitForStatus } from './helpers/decide';
+import { outcomeOf, recordHistory, waitForDecide, waitForStatus } from './helpers/decide';
 import { makeKey, newNonce, signedPayload, type TestKey } from './helpers/ssh-sign';
 
 jest.setTimeout(180_000);
@@ -118,7 +118,7 @@ describeTemporal('signed decisions through the temporal CLI', () => {
       texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { workflowId: 'ir-cycle-other-vault' }), `signed for something else: alice's signature (key ${keys.alice.fingerprint}) does not match this request's statement; it was made for another workflow, copy, namespace or decision`));
       texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { copyId: 'lab-vault-older-copy' }), "signed for something else: alice's signature"));
       texts.push(await refusedWith('approve', sign(keys.alice, 'reject'), "signed for something else: alice's signature"));
-      texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { issuedAt: new Date(Date.now() - 3600_000).toISOString() }), /expired: alice's approve was signed at \S+, 36\d\ds ago, more than approval\.signatureMaxAge \(10m\); sign a fresh statement/));
+      texts.push(await refusedWith('approve', sign(keys.alice, 'approve', { issuedAt: new Date(Date.now() - 3600_000).toISOString() }), /expired: alice's approve was signed at \S+, 3[56]\d\ds ago, more than approval\.signatureMaxAge \(10m\); sign a fresh statement/));
       texts.push(await refusedWith('approve', { ...sign(keys.alice), by: 'bob' }, `"by" says bob but the signing key ${keys.alice.fingerprint} is alice's`));
       texts.push(await refusedWith('approve', { ...sign(keys.alice), signature: 'not a signature' }, 'malformed signature: not an SSH signature'));
       // Nothing changed: no approval recorded yet.
@@ -147,6 +147,7 @@ describeTemporal('signed decisions through the temporal CLI', () => {
         ['alice', keys.alice.fingerprint, copyId],
         ['bob', keys.bob.fingerprint, copyId],
       ]);
+      await recordHistory(handle, 'cycle-decide-signed-two-person');
     });
     // For the notes: the refusal texts as the CLI printed them.
     if (process.env.IR_PRINT_REFUSALS) console.log(texts.map((x) => x.trim()).join('\n----\n'));

@@ -1,10 +1,13 @@
 /** The `operators:` configuration: keys, roles, vaults; each mistake named by its path with the fix. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, parseConfig } from '../config/load';
 import { operatorsForVault } from '../config/schema';
+import { ensureOperatorKeys, LAB_OPERATORS, labOperatorKey } from '../lab/operator-keys';
+import { verifySshSignature } from '../vocabulary/decision-signature';
 import { makeKey, type TestKey } from './helpers/ssh-sign';
 
 const dir = mkdtempSync(join(tmpdir(), 'ir-operators-'));
@@ -83,4 +86,19 @@ test('approvers must be operators with the approver role; a vault that asks need
   expect(errorOf(withOperators([{ name: 'alice', keys: [alice.publicKey], roles: ['approver'] }, { name: 'alice', keys: [bob.publicKey], roles: ['approver'] }]))).toContain(
     'operators[1].name: "alice" is listed twice (operators[0]); one entry per person, with all their keys',
   );
+});
+
+test("config/lab.yaml's operators are the lab's keys: the lab writes them, ssh-keygen signs with them, the verifier names them", () => {
+  const config = parseConfig(lab(), 'config/lab.yaml', '/');
+  const files = ensureOperatorKeys(dir);
+  for (const name of LAB_OPERATORS) {
+    const op = config.operators!.find((o) => o.name === name)!;
+    expect(op.keys).toEqual([labOperatorKey(name).public]);
+    expect(readFileSync(`${files[name]}.pub`, 'utf8').trim()).toBe(op.keys[0]);
+    expect(statSync(files[name]).mode & 0o777).toBe(0o600);
+    const text = '{"decision":"approve"}';
+    const sig = execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'isolated-recovery', '-f', files[name], '-'], { input: text, encoding: 'utf8' });
+    expect(verifySshSignature(sig, text)).toMatchObject({ ok: true, publicKey: op.keys[0].split(' ').slice(0, 2).join(' ') });
+  }
+  expect(config.vaults[0].policy.approval).toMatchObject({ unsignedAbort: true, signatureMaxAge: 900 });
 });

@@ -50,6 +50,7 @@ describe('recorded workflow histories replay on the workflow code that may meet 
         'cycle-waited-for-hold.json',
         'cycle-decide-approved.json',
         'cycle-decide-two-person.json',
+        'cycle-decide-signed-two-person.json',
         'cycle-decide-rejected.json',
         'cycle-decide-timeout.json',
         'cycle-decide-aborted.json',
@@ -85,6 +86,8 @@ describe('recorded workflow histories replay on the workflow code that may meet 
 
   test.each([...current, ...upgrading])('%s', async (file) => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+    // Under its own workflow id: signed decisions are verified against the statement naming it (workflows/decide.ts).
+    const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? file;
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId)).resolves.toBeUndefined();
   });
 });
