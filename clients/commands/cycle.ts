@@ -236,7 +236,7 @@ async function operatorRequest(handle: WorkflowHandle, vault: VaultConfig, name:
   // Before PREFLIGHT has read the policy the cycle cannot say yet: irctl's configuration decides.
   const signed = decisionSigning ? decisionSigning === 'signed' : Boolean(operatorsForVault(configOf(ctx).operators, vault.id)?.length);
   if (values.unsigned || !signed) {
-    const text = checkDecisionText(values, ctx);
+    const text = checkDecisionText(values, name, ctx);
     const by = text.by ?? process.env.USER;
     if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
     return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
@@ -262,7 +262,7 @@ function decisionCommand(name: SignedDecision): Command {
     async run(args, ctx) {
       const { values, positionals } = parse(args, ctx, name === 'abort' ? { ...decisionOptions, signal: { type: 'boolean', default: false } } : decisionOptions);
       const vault = vaultArg(positionals, ctx);
-      checkDecisionText(values, ctx);
+      checkDecisionText(values, name, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
         const { request, signer } = await operatorRequest(handle, vault, name, values, ctx);

@@ -23,9 +23,10 @@ export const signingOptions = {
 const MAX_TEXT = 1000; // as the workflow's payload check: reasons end up in history, the UI and reports
 
 /** Checks the texts before any key is touched; a usage error names the option. */
-export function checkDecisionText(values: Record<string, string | boolean | undefined>, ctx: Pick<CommandContext, 'usageError'>): { reason: string; ticket?: string; by?: string } {
+export function checkDecisionText(values: Record<string, string | boolean | undefined>, decision: SignedDecision, ctx: Pick<CommandContext, 'usageError'>): { reason: string; ticket?: string; by?: string } {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
-  if (!reason) ctx.usageError('--reason is required: say why, it goes into the report (and is what your key signs)');
+  // (abort's wording has always been the shorter one; scripts may match either)
+  if (!reason) ctx.usageError(`${decision === 'abort' ? '--reason is required' : '--reason TEXT is required'}: say why, it goes into the report`);
   for (const key of ['reason', 'ticket', 'by'] as const) {
     const v = values[key];
     if (typeof v === 'string' && v.length > MAX_TEXT) ctx.usageError(`--${key} is longer than ${MAX_TEXT} characters`);
@@ -58,7 +59,7 @@ export async function signForCycle(
   values: Record<string, string | boolean | undefined>,
   ctx: CommandContext,
 ): Promise<SignedDecisionResult> {
-  const text = checkDecisionText(values, ctx);
+  const text = checkDecisionText(values, decision, ctx);
   try {
     const keyPath = operatorKeyPath(values.key as string | undefined);
     return await signDecision({ namespace: ctx.connection.namespace, workflowId: handle.workflowId, copyId, decision, ...text, keyPath });
@@ -103,7 +104,7 @@ const sign: Command = {
     const workflowId = values['workflow-id'] as string | undefined;
     if (positionals.length === 0 && !workflowId) ctx.usageError('name the cycle: VAULT (its running cycle) or -w WORKFLOW_ID');
     const vaultId = positionals.length ? vaultArg(positionals, ctx).id : undefined;
-    checkDecisionText(values, ctx);
+    checkDecisionText(values, decision, ctx);
     try {
       operatorKeyPath(values.key as string | undefined); // a missing key is said before the server is asked
     } catch (err) {
