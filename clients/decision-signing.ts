@@ -132,7 +132,8 @@ export async function signDecision(d: DecisionToSign, env: NodeJS.ProcessEnv = p
   const text = statementText(statement);
   const signature = await sshSign(text, d.keyPath, env);
   const check = verifySshSignature(signature, text, SIGNATURE_NAMESPACE);
-  if (!check.ok) throw new SigningError(`ssh-keygen made a signature that does not verify (${check.error}); key ${d.keyPath}`);
+  // e.g. an RSA key: ssh-keygen signs with it, the workflow does not accept it; say so before anything is sent.
+  if (!check.ok) throw new SigningError(`the signature made with ${d.keyPath} would be refused: ${check.error}`);
   const payload: SignedPayload = {
     ...(d.by ? { by: d.by } : {}),
     reason: statement.reason,

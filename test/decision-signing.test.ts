@@ -140,6 +140,17 @@ describe('through a real ssh-agent', () => {
   });
 });
 
+test('an ecdsa-p256 key signs; an RSA key is refused before anything is sent (the workflow would refuse it)', async () => {
+  const ecdsa = makeKey(dir, 'grace', 'ecdsa-p256');
+  const signed = await signDecision(decision(ecdsa.privateKeyFile), envWith());
+  expect(signed.signer).toMatchObject({ keyType: 'ecdsa-sha2-nistp256', fingerprint: ecdsa.fingerprint });
+  expect(opensshVerifies(signed.payload.signature, statementText(signed.statement), `${ecdsa.privateKeyFile}.pub`)).toBe(true);
+  const rsa = makeKey(dir, 'heidi', 'rsa');
+  const err = await signDecision(decision(rsa.privateKeyFile), envWith()).catch((e: Error) => e);
+  expect(err).toBeInstanceOf(SigningError);
+  expect((err as Error).message).toMatch(new RegExp(`^the signature made with ${rsa.privateKeyFile} would be refused: .*rsa`, 'i'));
+});
+
 test('a private key readable by others: ssh-keygen refuses it and the error says chmod 600', async () => {
   const key = keygen('erin');
   chmodSync(key, 0o644);
