@@ -232,16 +232,18 @@ async function rejection(err: unknown): Promise<string | undefined> {
  * plain {by, reason, ticket}.
  */
 async function operatorRequest(handle: WorkflowHandle, vault: VaultConfig, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
-  const { copyId, decisionSigning } = await cycleSigning(handle);
+  const configured = () => Boolean(operatorsForVault(configOf(ctx).operators, vault.id)?.length);
+  // An unsigned request needs nothing from the cycle: a queued abort signal still goes out with no worker running.
+  const state = values.unsigned || !configured() ? await cycleSigning(handle).catch(() => undefined) : await cycleSigning(handle);
   // Before PREFLIGHT has read the policy the cycle cannot say yet: irctl's configuration decides.
-  const signed = decisionSigning ? decisionSigning === 'signed' : Boolean(operatorsForVault(configOf(ctx).operators, vault.id)?.length);
-  if (values.unsigned || !signed) {
+  const signed = state?.decisionSigning ? state.decisionSigning === 'signed' : configured();
+  if (values.unsigned || !signed || !state) {
     const text = checkDecisionText(values, name, ctx);
-    const by = text.by ?? process.env.USER;
+    const by = text.by ?? process.env.USER ?? (name === 'abort' ? 'irctl' : undefined);
     if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
     return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
   }
-  const result = await signForCycle(handle, copyId, name, values, ctx);
+  const result = await signForCycle(handle, state.copyId, name, values, ctx);
   return { request: result.payload, signer: result.signer };
 }
 
