@@ -1,14 +1,17 @@
 /**
  * The Temporal UI in a real browser (Debian's chromium, headless, driven by playwright-core; no browser
- * download): find the cycle waiting in DECIDE with the search `IrPhase="DECIDE"`, open it, send `approve` through
- * the UI's update dialog (its dropdown lists the handlers' descriptions), see a validator's refusal shown in the
- * dialog, then the approval complete the cycle. Screenshots go to .data/ui/ (docs/ui-approve.png is one of them).
+ * download), on a vault with operators configured: find the cycle waiting in DECIDE with the search
+ * `IrPhase="DECIDE"`, open it, send `approve` through the UI's update dialog (its dropdown lists the handlers'
+ * descriptions), see an unsigned approval refused with the validator's reason in the dialog, then paste the payload
+ * `irctl decision sign` printed (alice's key, real ssh-keygen) and see the cycle complete. Screenshots go to
+ * .data/ui/ (docs/ui-approve.png is one of them).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { runIrctl } from '../clients/irctl';
 import { ensureTemporalCli } from '../clients/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../clients/devserver';
 import { createWorker } from '../workers/worker';
@@ -17,6 +20,7 @@ import { IrDecision } from '../workflows/cycle-messages';
 import { bundleWorkflows, describeTemporal } from './helpers/temporal';
 import { startTestLab, VAULT, type TestLab } from './helpers/lab';
 import { waitForDecide } from './helpers/decide';
+import { makeKey, type TestKey } from './helpers/ssh-sign';
 
 jest.setTimeout(240_000);
 
@@ -29,6 +33,7 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
   let native: NativeConnection;
   let t: TestLab;
   let browser: Browser;
+  let alice: TestKey;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
@@ -41,7 +46,10 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
     server = await startDevServer({ cliPath: await ensureTemporalCli(), uiPort: await freePort(), logFile: '.data/test-ui-server.log' });
     connection = await Connection.connect({ address: server.address });
     native = await NativeConnection.connect({ address: server.address });
-    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice'] } });
+    t = await startTestLab({ bandwidthBytesPerSec: 8 * 1024 * 1024 }, { approval: { when: 'always', approvers: ['alice'] } }, {}, (dir) => {
+      alice = makeKey(dir, 'alice');
+      return [{ name: 'alice', keys: [alice.publicKey], roles: ['approver', 'operator'] }];
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -71,7 +79,19 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
     await dialog.getByTestId('update-id').click(); // blur: the editor hands its value to the form
   }
 
-  test('IrPhase="DECIDE" finds the cycle; the update dialog shows a refusal, then approve completes it', async () => {
+  /** What the operator runs beside the browser: `irctl decision sign`, whose stdout is the payload line. */
+  async function signApproval(workflowId: string, reason: string, ticket: string): Promise<string> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const config = join(t.dir, 'config.yaml');
+    writeFileSync(config, JSON.stringify(t.config));
+    const args = ['decision', 'sign', '-w', workflowId, '--decision', 'approve', '--reason', reason, '--ticket', ticket, '--key', alice.privateKeyFile];
+    const code = await runIrctl([...args, '--address', server.address, '--config', config], { out: (l) => out.push(l), err: (l) => err.push(l) });
+    if (code !== 0) throw new Error(`irctl decision sign exited ${code}: ${err.join('\n')}`);
+    return out.join('\n');
+  }
+
+  test('IrPhase="DECIDE" finds the cycle; the update dialog refuses an unsigned approval, then the signed one completes it', async () => {
     const client = new Client({ connection });
     const tq = `ui-${Date.now()}`;
     const worker = await createWorker({ connection: native, config: t.config, taskQueue: tq, workflowBundle: await bundleWorkflows() });
@@ -104,24 +124,27 @@ describeTemporal('the Temporal UI: approve a copy waiting in DECIDE', () => {
         await dialog.getByTestId('update-select-button').click();
         await dialog.getByRole('option', { name: /^approve/ }).waitFor();
         for (const name of ['approve', 'reject', 'abort']) await expect(dialog.getByRole('option', { name: new RegExp(`^${name}`) }).count()).resolves.toBe(1);
-        await expect(dialog.getByRole('option', { name: /^approve/ }).textContent()).resolves.toContain('{"by":"alice","reason":"expected mass change","ticket":"CHG-1234"}');
+        await expect(dialog.getByRole('option', { name: /^approve/ }).textContent()).resolves.toContain('irctl decision sign approve');
         await dialog.getByRole('option', { name: /^approve/ }).click();
 
-        // Someone who is not an approver: the dialog shows the validator's reason; nothing changes.
-        await typeJson(page, '{"by":"mallory","reason":"trust me"}');
+        // Unsigned, as anyone who reaches the UI could write it: the dialog shows the validator's reason; nothing changes.
+        await typeJson(page, '{"by":"alice","reason":"trust me"}');
         await dialog.getByTestId('confirm-modal-button').click();
-        await dialog.getByText('mallory is not an approver of vault lab-vault (approval.approvers: alice)').first().waitFor({ timeout: 30_000 });
+        await dialog.getByText('unsigned: vault lab-vault takes only signed approve requests (operators are configured)').first().waitFor({ timeout: 30_000 });
         await page.screenshot({ path: `${shots}/ui-approve-refused.png` });
         expect((await handle.describe()).typedSearchAttributes.get(IrDecision)).toBe('pending');
 
-        // The approver: the update succeeds, the dialog closes and the cycle completes.
-        await typeJson(page, '{"by":"alice","reason":"checked in the UI","ticket":"CHG-2024"}');
+        // alice signs with her key (irctl decision sign) and pastes the line: the update succeeds, the dialog
+        // closes and the cycle completes, approved by the operator whose key signed.
+        const payload = await signApproval(handle.workflowId, 'checked in the UI', 'CHG-2024');
+        await typeJson(page, payload);
         await page.screenshot({ path: `${shots}/ui-approve.png` });
         await dialog.getByTestId('confirm-modal-button').click();
         await dialog.waitFor({ state: 'hidden', timeout: 30_000 });
         const result = await handle.result();
         expect(result.outcome).toBe('validated');
         expect(result.decisions?.[0]).toMatchObject({ state: 'approved', by: 'alice', reason: 'checked in the UI', ticket: 'CHG-2024' });
+        expect(result.decisions?.[0].approvals[0].signed).toMatchObject({ operator: 'alice', fingerprint: alice.fingerprint, signature: JSON.parse(payload).signature });
         await page.reload();
         await page.getByText('Completed').filter({ visible: true }).first().waitFor({ timeout: 30_000 });
         await page.screenshot({ path: `${shots}/ui-approve-completed.png` });

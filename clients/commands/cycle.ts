@@ -5,13 +5,16 @@
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { checkPolicyOverride } from '../../activities/preflight';
 import { cycleWorkflowId, TASK_QUEUE, type CycleResult, type CycleStatus } from '../../workflows/cycle-messages';
-import { abortSignal, abortUpdate, approveUpdate, parseAbortRequest, parseDecisionRequest, rejectUpdate, type DecisionRequest } from '../../workflows/operator-messages';
-import { CliError, ExitCode, parse, parseJsonOption, UsageError, type Command, type CommandContext, type CommandGroup } from '../cli';
+import type { DecisionReply } from '../../workflows/operator-messages';
+import type { SignedDecision } from '../../vocabulary/decision-signature';
+import { CliError, ExitCode, parse, parseJsonOption, type Command, type CommandContext, type CommandGroup } from '../cli';
 import { withClient } from '../connection';
 import { CYCLE_WORKFLOW_TYPE, cycleQuery, findCycle, listCycles } from '../cycles';
 import { ProgressTracker } from '../progress';
 import { measuredCycleSeconds } from '../rpo';
+import { operatorsForVault, type VaultConfig } from '../../config/schema';
 import { configOf, vaultArg } from '../vaults';
+import { checkDecisionText, cycleSigning, signForCycle, signingOptions } from './decision';
 import { endedWithoutStatus } from './terminated';
 
 
@@ -216,16 +219,6 @@ const watch: Command = {
   },
 };
 
-function decisionRequest(name: 'approve' | 'reject', values: Record<string, string | boolean | undefined>, ctx: CommandContext): DecisionRequest {
-  const by = (values.by as string | undefined) ?? process.env.USER;
-  if (!by) ctx.usageError('--by NAME is required (who decides; it goes into the report)');
-  if (!values.reason) ctx.usageError('--reason TEXT is required: say why, it goes into the report');
-  // The workflow's own parser: what irctl accepts is exactly what the validator accepts.
-  const parsed = parseDecisionRequest(name, { by, reason: values.reason, ...(values.ticket ? { ticket: values.ticket } : {}) });
-  if (!parsed.ok) return ctx.usageError(parsed.error);
-  return parsed.value;
-}
-
 /** The update's failure as the workflow worded it (a validator's rejection), or undefined for other errors. */
 async function rejection(err: unknown): Promise<string | undefined> {
   const { WorkflowUpdateFailedError } = await import('@temporalio/client');
@@ -233,66 +226,76 @@ async function rejection(err: unknown): Promise<string | undefined> {
   return (err.cause as Error | undefined)?.message ?? err.message;
 }
 
-function decisionCommand(name: 'approve' | 'reject'): Command {
+/**
+ * The request to send. Signed with the operator's key when the cycle takes signed decisions (its vault has
+ * operators configured: status.decisionSigning); else, or with --unsigned (a vault with approval.unsignedAbort), the
+ * plain {by, reason, ticket}.
+ */
+async function operatorRequest(handle: WorkflowHandle, vault: VaultConfig, name: SignedDecision, values: Record<string, string | boolean | undefined>, ctx: CommandContext) {
+  const configured = () => Boolean(operatorsForVault(configOf(ctx).operators, vault.id)?.length);
+  // An unsigned request needs nothing from the cycle: a queued abort signal still goes out with no worker running.
+  const state = values.unsigned || !configured() ? await cycleSigning(handle).catch(() => undefined) : await cycleSigning(handle);
+  // Before PREFLIGHT has read the policy the cycle cannot say yet: irctl's configuration decides.
+  const signed = state?.decisionSigning ? state.decisionSigning === 'signed' : configured();
+  if (values.unsigned || !signed || !state) {
+    const text = checkDecisionText(values, name, ctx);
+    const by = text.by ?? process.env.USER ?? (name === 'abort' ? 'irctl' : undefined);
+    if (!by) ctx.usageError('--by NAME is required for an unsigned decision (who decides; it goes into the report)');
+    return { request: { by, reason: text.reason, ...(text.ticket ? { ticket: text.ticket } : {}) }, signer: undefined };
+  }
+  const result = await signForCycle(handle, state.copyId, name, values, ctx);
+  return { request: result.payload, signer: result.signer };
+}
+
+const decisionOptions = { ...signingOptions, unsigned: { type: 'boolean', default: false } } as const;
+
+function decisionCommand(name: SignedDecision): Command {
+  const summaries = {
+    approve: 'approve a suspect copy waiting in DECIDE (it then counts as good), signed with your SSH key',
+    reject: 'reject a copy waiting in DECIDE (it stays locked, marked rejected), signed with your SSH key',
+    abort: "abort a vault's running cycle, signed with your SSH key: it takes the close path (or ends a wait in DECIDE)",
+  };
   return {
-    summary: name === 'approve' ? 'approve a suspect copy waiting in DECIDE (it then counts as good)' : 'reject a copy waiting in DECIDE (it stays locked, marked rejected)',
-    usage: `irctl cycle ${name} VAULT --reason TEXT [--by NAME] [--ticket ID] [-w WORKFLOW_ID] [--json]`,
+    summary: summaries[name],
+    usage:
+      `irctl cycle ${name} VAULT --reason TEXT [--ticket ID] [--key PATH] [--by NAME] [-w WORKFLOW_ID]${name === 'abort' ? ' [--signal]' : ''} [--unsigned] [--json]\n` +
+      '  signed when the vault has operators configured: the key is --key, else $IR_OPERATOR_KEY, else ~/.ssh/id_ed25519;\n' +
+      '  a .pub path (or a key ssh-agent holds) signs through ssh-agent. --unsigned sends {by, reason} (approval.unsignedAbort)',
     async run(args, ctx) {
-      const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' }, ticket: { type: 'string' }, ...workflowIdOption });
+      const { values, positionals } = parse(args, ctx, name === 'abort' ? { ...decisionOptions, signal: { type: 'boolean', default: false } } : decisionOptions);
       const vault = vaultArg(positionals, ctx);
-      const request = decisionRequest(name, values, ctx);
+      checkDecisionText(values, name, ctx);
       return withClient(ctx.connection, async (client) => {
         const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
-        try {
-          // The reply is the workflow's DecisionReply: {message, phase, decision}.
-          const result = await handle.executeUpdate(name === 'approve' ? approveUpdate : rejectUpdate, { args: [request] });
-          ctx.emit({ workflowId: handle.workflowId, update: name, accepted: true, request, result: result ?? null }, () => [
-            `${name} accepted by ${handle.workflowId}${result?.message ? `: ${result.message}` : ''}`,
-          ]);
-          return ExitCode.OK;
-        } catch (err) {
-          const reason = await rejection(err);
-          if (reason === undefined) throw err;
-          throw new CliError(`${name} rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+        const { request, signer } = await operatorRequest(handle, vault, name, values, ctx);
+        const signedBy = signer ? ` (signed with ${signer.fingerprint})` : '';
+        let via: 'update' | 'signal' = values.signal ? 'signal' : 'update';
+        let result: DecisionReply | undefined;
+        if (via === 'update') {
+          try {
+            // The reply is the workflow's DecisionReply: {message, phase, decision}.
+            result = await handle.executeUpdate<DecisionReply, [unknown]>(name, { args: [request] });
+          } catch (err) {
+            const reason = await rejection(err);
+            if (reason === undefined) throw err;
+            // A cycle started by older workflow code has the abort signal only.
+            if (name !== 'abort' || !/no registered handler for update/i.test(reason)) throw new CliError(`${name} rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
+            via = 'signal';
+          }
         }
+        if (via === 'signal') await handle.signal(name, request);
+        ctx.emit({ workflowId: handle.workflowId, update: name, via, accepted: via === 'update', request, ...(name === 'abort' ? { abort: request } : {}), signer: signer ?? null, result: result ?? null }, () => [
+          via === 'signal'
+            ? `${name} sent to ${handle.workflowId} as a signal${signedBy} (a refusal shows in irctl cycle status)${name === 'abort' ? '; the cycle closes the gap and records a report' : ''}`
+            : `${name} accepted by ${handle.workflowId}${signedBy}${result?.message ? `: ${result.message}` : ''}`,
+        ]);
+        return ExitCode.OK;
       });
     },
   };
 }
 
-const abort: Command = {
-  summary: "abort a vault's running cycle: it takes the close path (or ends a wait in DECIDE)",
-  usage: 'irctl cycle abort VAULT --reason TEXT [--by NAME] [--signal] [-w WORKFLOW_ID] [--json]',
-  async run(args, ctx) {
-    const { values, positionals } = parse(args, ctx, { reason: { type: 'string' }, by: { type: 'string' }, signal: { type: 'boolean', default: false }, ...workflowIdOption });
-    const vault = vaultArg(positionals, ctx);
-    if (!values.reason) ctx.usageError('--reason is required: say why, it goes into the report');
-    const parsed = parseAbortRequest({ reason: values.reason, by: values.by ?? process.env.USER ?? 'irctl' });
-    if (!parsed.ok) throw new UsageError(parsed.error);
-    return withClient(ctx.connection, async (client) => {
-      const handle = await requireCycle(client, vault.id, values['workflow-id'] as string | undefined, true);
-      let via: 'update' | 'signal' = 'update';
-      if (!values.signal) {
-        try {
-          await handle.executeUpdate(abortUpdate, { args: [parsed.value] });
-        } catch (err) {
-          const reason = await rejection(err);
-          if (reason === undefined) throw err;
-          // A cycle started by older workflow code has the abort signal only.
-          if (!/no registered handler for update/i.test(reason)) throw new CliError(`abort rejected by ${handle.workflowId}: ${reason}`, ExitCode.REFUSED);
-          via = 'signal';
-        }
-      } else via = 'signal';
-      if (via === 'signal') await handle.signal(abortSignal, parsed.value);
-      ctx.emit({ workflowId: handle.workflowId, abort: parsed.value, via }, () => [
-        `abort sent to ${handle.workflowId} (${via === 'update' ? 'accepted' : 'signal: a rejection shows in irctl cycle status'}); the cycle closes the gap and records a report`,
-      ]);
-      return ExitCode.OK;
-    });
-  },
-};
-
 export const command: CommandGroup = {
   summary: 'cycles of a vault',
-  subcommands: { start, status, list, watch, abort, approve: decisionCommand('approve'), reject: decisionCommand('reject') },
+  subcommands: { start, status, list, watch, abort: decisionCommand('abort'), approve: decisionCommand('approve'), reject: decisionCommand('reject') },
 };

@@ -10,7 +10,8 @@ export interface CommandEntry {
 }
 
 export const commandRegistry: Record<string, CommandEntry> = {
-  cycle: { summary: 'start, watch, list, approve, reject or abort cycles', load: async () => (await import('./cycle')).command },
+  cycle: { summary: 'start, watch, list, approve, reject or abort cycles (decisions signed with your SSH key)', load: async () => (await import('./cycle')).command },
+  decision: { summary: 'sign an approve/reject/abort payload for the Temporal UI or the temporal CLI', load: async () => (await import('./decision')).command },
   schedule: { summary: "reconcile and operate the vaults' Temporal schedules (apply, list, describe, ...)", load: async () => (await import('./schedule')).command },
   drill: { summary: 'recovery drills: run one (CI), list the history, show coverage', load: async () => (await import('./drill')).command },
   report: { summary: "show a cycle's report from the evidence store", load: async () => (await import('./report')).command },
