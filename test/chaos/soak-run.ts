@@ -2,10 +2,10 @@
  * The soak's run (test/chaos/soak.ts sets the stack's environment, then calls this). See soak.ts for what it does.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { FleetEnv, postgresPids } from '../../bench/fleet-env';
 import { collectRuns, f2, pct, type RunFigures } from '../../bench/fleet-results';
 import { PROMETHEUS_URL } from '../../stack/prometheus';
@@ -304,6 +304,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
       cpuSeconds,
     };
     const out = resolve(ROOT, String(v.out));
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(`${out}.json`, JSON.stringify(report, null, 2) + '\n');
     writeFileSync(`${out}.md`, soakMarkdown(report));
     say(`wrote ${out}.md and .json`);
