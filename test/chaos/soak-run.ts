@@ -12,6 +12,8 @@ import { PROMETHEUS_URL } from '../../stack/prometheus';
 import { runningPid } from '../../stack/processes';
 import { stack } from '../../stack/run';
 import { TEMPORAL_PROCESSES } from '../../stack/temporal-server';
+import { CYCLE_WORKFLOW_TYPE } from '../../clients/cycles';
+import { cycleWorkflowId, TASK_QUEUE } from '../../workflows/cycle-messages';
 
 const ROOT = resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +24,7 @@ export type SoakFault = (typeof FAULTS)[number];
 const PG_PAUSE_SECONDS = 20;
 const RESTART_AFTER_MS = 5000;
 const SOLO_GROUP = 'solo-0'; // vault-000's lab, alone in its process
+const SOLO_VAULT = 'vault-000';
 
 export function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -63,6 +66,8 @@ export interface FaultRecord {
   pid: number;
   at: string;
   backSeconds: number | null;
+  /** Vaults whose gap the monitor read open at the instant of the fault. */
+  gapsOpen: string[];
   note: string;
 }
 
@@ -75,7 +80,7 @@ interface Episode {
 /** Every lab's ports, every second: when each vault's gap read open and when it read closed again. */
 class PortMonitor {
   episodes: Episode[] = [];
-  private open = new Map<string, Episode>();
+  open = new Map<string, Episode>();
   unreachable = new Map<string, number>(); // vault → seconds its lab did not answer
   sweeps = 0;
   slowestSweepMs = 0;
@@ -165,6 +170,28 @@ async function readAlerts(into: Map<string, AlertSeen>): Promise<void> {
   } catch {
     /* Prometheus busy or away: the next reading */
   }
+}
+
+/** A PromQL instant query on the stack's Prometheus: each series' labels and value. */
+async function promQuery(q: string): Promise<Array<{ labels: Record<string, string>; value: number }>> {
+  try {
+    const res = await fetch(`${PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(10000) });
+    const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    return body.data.result.map((x) => ({ labels: x.metric, value: Number(x.value[1]) }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Which alerts the faults should raise: closing vault-000's gap must retry while its lab is dead, so a lab kill
+ * with that gap open should raise IrClosePathRetrying for it. Nothing else should fire: maxOpen (30 min) is never
+ * reached, no RPO is configured, every open gap is a cycle's (no sentinel incident), one worker is always up.
+ */
+export function expectedAlerts(faults: FaultRecord[]): Array<{ name: string; vault?: string; why: string }> {
+  return faults.some((f) => f.kind === 'lab-kill' && f.gapsOpen.includes(SOLO_VAULT))
+    ? [{ name: 'IrClosePathRetrying', vault: SOLO_VAULT, why: `its lab was SIGKILLed with the gap open: closeLink fails until the lab is back` }]
+    : [];
 }
 
 export interface GapFinding {
@@ -261,7 +288,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
         }
         if (!memoryAt['+5min'] && Date.now() > t0 + 5 * 60000) snapshotMemory('+5min');
       }
-      faults.push(await inject(env, p.kind, seed + faults.length));
+      faults.push(await inject(env, p.kind, seed + faults.length, monitor));
       say(`fault ${faults.length}/${plan.length}: ${JSON.stringify(faults[faults.length - 1])}`);
     }
     while (Date.now() < t0 + minutes * 60000) await sleep(Math.min(5000, t0 + minutes * 60000 - Date.now()));
@@ -286,6 +313,12 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
     const cpuSeconds = env.cpuSince();
     const cycles = runs.filter((r) => r.type === 'isolatedRecoveryCycle');
     const gaps = gapsBeyondWindow(monitor.episodes, cycles, endedAt);
+    const windowS = `${Math.ceil((endedAt - since.getTime()) / 1000) + 60}s`;
+    const counters = {
+      closeRetries: await promQuery(`sum by (vault) (increase(ir_close_retries[${windowS}])) > 0`),
+      sentinelIncidents: await promQuery(`sum by (vault, kind) (increase(ir_sentinel_incidents[${windowS}])) > 0`),
+      cycleOutcomes: await promQuery(`sum by (outcome) (increase(ir_cycle_outcomes[${windowS}]))`),
+    };
     const report = {
       command: `npm run soak${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
       seed,
@@ -300,6 +333,8 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
       monitor: { sweeps: monitor.sweeps, slowestSweepMs: monitor.slowestSweepMs, unreachableReadings: Object.fromEntries(monitor.unreachable) },
       copies: { files: hashes.size, changed: copies.changed },
       alerts: [...alerts.values()],
+      expectedAlerts: expectedAlerts(faults),
+      counters,
       memory: { at: memoryAt, samples: Object.fromEntries([...env.samples].map(([role, s]) => [role, { startMiB: +s.first.rssMiB.toFixed(0), endMiB: +s.last.rssMiB.toFixed(0), peakMiB: +s.peakRssMiB.toFixed(0), restarts: s.restarts }])) },
       cpuSeconds,
     };
@@ -318,9 +353,26 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
   return code;
 }
 
-async function inject(env: FleetEnv, kind: SoakFault, pick: number): Promise<FaultRecord> {
+/** Starts a cycle of the vault now (or finds its running one) and waits until the monitor reads its gap open. */
+async function gapOpenOn(env: FleetEnv, monitor: PortMonitor, vault: string, timeoutMs: number): Promise<string> {
+  let how = 'its scheduled cycle';
+  if (!monitor.open.has(vault)) {
+    await env.client.workflow
+      .start(CYCLE_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: cycleWorkflowId(vault), args: [vault, {}] })
+      .then(() => (how = 'a cycle the soak started'))
+      .catch(() => (how = 'a cycle already running'));
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (!monitor.open.has(vault) && Date.now() < deadline) await sleep(100);
+  return monitor.open.has(vault) ? `with its gap open (${how})` : `its gap did not open within ${timeoutMs / 1000} s: killed anyway`;
+}
+
+async function inject(env: FleetEnv, kind: SoakFault, pick: number, monitor: PortMonitor): Promise<FaultRecord> {
+  // The lab kill waits for vault-000's gap to be open: that is when losing the devices matters.
+  const labNote = kind === 'lab-kill' ? await gapOpenOn(env, monitor, SOLO_VAULT, 120000) : '';
   const at = new Date().toISOString();
   const t0 = Date.now();
+  const gapsOpen = [...monitor.open.keys()];
   if (kind === 'worker-kill') {
     const names = [...env.workers.keys()];
     const w = env.workers.get(names[pick % names.length])!;
@@ -328,14 +380,14 @@ async function inject(env: FleetEnv, kind: SoakFault, pick: number): Promise<Fau
     await w.exited;
     await sleep(RESTART_AFTER_MS);
     const again = await env.startWorker(w.name);
-    return { kind, victim: w.name, pid: w.pid, at, backSeconds: (Date.now() - t0) / 1000, note: `restarted as pid ${again.pid}` };
+    return { kind, victim: w.name, pid: w.pid, at, backSeconds: (Date.now() - t0) / 1000, gapsOpen, note: `restarted as pid ${again.pid}` };
   }
   if (kind === 'history-kill') {
     const p = TEMPORAL_PROCESSES.filter((x) => x.service === 'history')[pick % 2];
     const pid = runningPid(p.name)!;
     process.kill(pid, 'SIGKILL');
     const r = await stack();
-    return { kind, victim: p.name, pid, at, backSeconds: (Date.now() - t0) / 1000, note: r.code === 0 ? 'npm run stack started it again' : `npm run stack exited ${r.code}` };
+    return { kind, victim: p.name, pid, at, backSeconds: (Date.now() - t0) / 1000, gapsOpen, note: r.code === 0 ? 'npm run stack started it again' : `npm run stack exited ${r.code}` };
   }
   if (kind === 'lab-kill') {
     const g = env.groups.get(SOLO_GROUP)!;
@@ -343,7 +395,7 @@ async function inject(env: FleetEnv, kind: SoakFault, pick: number): Promise<Fau
     await g.exited;
     await sleep(RESTART_AFTER_MS);
     const again = await env.restartGroup(SOLO_GROUP);
-    return { kind, victim: `lab of vault-000 (${SOLO_GROUP})`, pid: g.pid, at, backSeconds: (Date.now() - t0) / 1000, note: `restarted as pid ${again.pid} on the same ports` };
+    return { kind, victim: `lab of ${SOLO_VAULT} (${SOLO_GROUP})`, pid: g.pid, at, backSeconds: (Date.now() - t0) / 1000, gapsOpen, note: `${labNote}; restarted as pid ${again.pid} on the same ports` };
   }
   const pids = postgresPids();
   for (const pid of pids) process.kill(pid, 'SIGSTOP');
@@ -355,7 +407,7 @@ async function inject(env: FleetEnv, kind: SoakFault, pick: number): Promise<Fau
       /* a backend that ended meanwhile */
     }
   }
-  return { kind, victim: 'postgres', pid: pids[0], at, backSeconds: (Date.now() - t0) / 1000, note: `${pids.length} processes stopped ${PG_PAUSE_SECONDS} s (SIGSTOP, then SIGCONT)` };
+  return { kind, victim: 'postgres', pid: pids[0], at, backSeconds: (Date.now() - t0) / 1000, gapsOpen, note: `${pids.length} processes stopped ${PG_PAUSE_SECONDS} s (SIGSTOP, then SIGCONT)` };
 }
 
 function soakMarkdown(r: any): string {
@@ -386,13 +438,16 @@ function soakMarkdown(r: any): string {
     '',
     '## Faults',
     '',
-    '| at | fault | victim | back after (s) | note |',
-    '|---|---|---|---|---|',
-    ...r.faults.map((f: FaultRecord) => `| ${f.at} | ${f.kind} | ${f.victim} (pid ${f.pid}) | ${f2(f.backSeconds)} | ${f.note} |`),
+    '| at | fault | victim | gaps open at that instant | back after (s) | note |',
+    '|---|---|---|---|---|---|',
+    ...r.faults.map((f: FaultRecord) => `| ${f.at} | ${f.kind} | ${f.victim} (pid ${f.pid}) | ${f.gapsOpen.length ? f.gapsOpen.join(', ') : 'none'} | ${f2(f.backSeconds)} | ${f.note} |`),
     '',
     '## Alerts (Prometheus on the stack, read every 15 s)',
     '',
+    `Expected: ${r.expectedAlerts.length ? r.expectedAlerts.map((e: { name: string; vault?: string; why: string }) => `${e.name}{vault=${e.vault}} (${e.why})`).join('; ') : 'none (no lab kill hit an open gap)'}; nothing else (maxOpen 30 min never reached, no RPO configured, every open gap belongs to a cycle, one worker always up).`,
+    'Raised:',
     ...(r.alerts.length ? r.alerts.map((a: AlertSeen) => `- ${a.name} ${JSON.stringify(a.labels)} firing ${a.firstSeen} → ${a.lastSeen}`) : ['- none fired']),
+    `Counters over the run (Prometheus, increase): close retries ${JSON.stringify(r.counters.closeRetries.map((x: { labels: Record<string, string>; value: number }) => [x.labels.vault, +x.value.toFixed(1)]))}; sentinel incidents ${JSON.stringify(r.counters.sentinelIncidents.map((x: { labels: Record<string, string>; value: number }) => [x.labels.vault, x.labels.kind, +x.value.toFixed(1)]))}; cycle outcomes ${JSON.stringify(r.counters.cycleOutcomes.map((x: { labels: Record<string, string>; value: number }) => [x.labels.outcome, +x.value.toFixed(1)]))}.`,
     '',
     '## Memory (RSS MiB) and CPU',
     '',
