@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FleetEnv, type Target } from './fleet-env';
-import { collectRuns, f2, LAB_LINK_UP_SECONDS, pct, scheduleActions, type RunFigures, type ScheduleAction } from './fleet-results';
+import { collectRuns, countRuns, f2, LAB_LINK_UP_SECONDS, pct, scheduleActions, type RunFigures, type ScheduleAction } from './fleet-results';
 
 const ROOT = resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,16 +57,16 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
     every: String(v.every),
     jitter: String(v.jitter),
     drills: Number(v.drills),
-    drillEvery: '10m',
+    drillEvery: '5m',
     scrubs: Number(v.scrubs),
-    scrubEvery: '5m',
+    scrubEvery: '4m',
     profileDir,
     log: say,
   });
   const load: Array<[string, number]> = [];
   const startLoad = loadavg();
   await env.start();
-  const settings = { vaults: Number(v.vaults), workers: 2, labProcesses: Number(v['lab-processes']), mibPerVault: Number(v.mib), every: v.every, jitter: v.jitter, drills: Number(v.drills), drillEvery: '10m', scrubs: Number(v.scrubs), scrubEvery: '5m' };
+  const settings = { vaults: Number(v.vaults), workers: 2, labProcesses: Number(v['lab-processes']), mibPerVault: Number(v.mib), every: v.every, jitter: v.jitter, drills: Number(v.drills), drillEvery: '5m', scrubs: Number(v.scrubs), scrubEvery: '4m' };
   try {
     const n = await env.applySchedules();
     const since = new Date();
@@ -78,8 +78,8 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
       await sleep(Math.min(60000, end - Date.now()));
       load.push([new Date().toISOString(), loadavg()[0]]);
       await scheduleActions(env.client, env.config, actions);
-      const runs = await collectRuns(env.client, since).catch(() => []);
-      say(`${target}: ${runs.filter((r) => r.type === 'isolatedRecoveryCycle' && r.status === 'COMPLETED').length} cycles done, ${runs.filter((r) => r.status === 'RUNNING').length} running; load ${loadavg()[0].toFixed(1)}`);
+      const n = await countRuns(env.client, since).catch(() => ({ running: NaN, closed: NaN }));
+      say(`${target}: ${n.closed} runs closed, ${n.running} running; load ${loadavg()[0].toFixed(1)}`);
     }
     await scheduleActions(env.client, env.config, actions);
     await env.deleteSchedules();
@@ -87,7 +87,7 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
     // The runs started in the window finish (bounded: a stuck one is reported as running).
     const drainUntil = Date.now() + 4 * 60000;
     while (Date.now() < drainUntil) {
-      const running = (await collectRuns(env.client, since)).filter((r) => r.status === 'RUNNING').length;
+      const { running } = await countRuns(env.client, since);
       if (!running) break;
       say(`${target}: waiting for ${running} runs to finish`);
       await sleep(10000);

@@ -51,11 +51,19 @@ async function pool<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promi
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN);
 
+const runsQuery = (since: Date) => `WorkflowType IN ('isolatedRecoveryCycle', 'recoveryDrill', 'scrubCopies') AND StartTime >= '${since.toISOString()}'`;
+
+/** How many runs started since `since` are running and closed (the list alone: cheap enough to poll). */
+export async function countRuns(client: Client, since: Date): Promise<{ running: number; closed: number }> {
+  const n = { running: 0, closed: 0 };
+  for await (const w of client.workflow.list({ query: runsQuery(since) })) n[w.status.name === 'RUNNING' ? 'running' : 'closed']++;
+  return n;
+}
+
 /** Every cycle, drill and scrub started at or after `since` (closed ones with their results). */
-export async function collectRuns(client: Client, since: Date): Promise<RunFigures[]> {
+export async function collectRuns(client: Client, since: Date, opts: { histories?: boolean } = {}): Promise<RunFigures[]> {
   const infos: WorkflowExecutionInfo[] = [];
-  const query = `WorkflowType IN ('isolatedRecoveryCycle', 'recoveryDrill', 'scrubCopies') AND StartTime >= '${since.toISOString()}'`;
-  for await (const w of client.workflow.list({ query })) infos.push(w);
+  for await (const w of client.workflow.list({ query: runsQuery(since) })) infos.push(w);
   return pool(infos, 4, async (info) => {
     const f: RunFigures = {
       type: info.type,
@@ -67,7 +75,7 @@ export async function collectRuns(client: Client, since: Date): Promise<RunFigur
       historyEvents: info.historyLength,
     };
     const handle = client.workflow.getHandle(info.workflowId, info.runId);
-    try {
+    if (opts.histories !== false) try {
       const events = (await handle.fetchHistory()).events ?? [];
       const started = events.find((e) => e.workflowTaskStartedEventAttributes);
       if (started && events[0]) f.firstTaskSeconds = (ms(started.eventTime) - ms(events[0].eventTime)) / 1000;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FleetEnv, postgresPids } from '../../bench/fleet-env';
-import { collectRuns, f2, pct, type RunFigures } from '../../bench/fleet-results';
+import { collectRuns, countRuns, f2, pct, type RunFigures } from '../../bench/fleet-results';
 import { PROMETHEUS_URL } from '../../stack/prometheus';
 import { runningPid } from '../../stack/processes';
 import { stack } from '../../stack/run';
@@ -230,11 +230,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
   const minutes = Number(v.minutes);
   const seed = Number(v.seed);
   if (!(minutes > 0) || !Number.isInteger(seed)) throw new Error('--minutes: a positive number; --seed: a whole number');
-  const hardDeadline = setTimeout(() => {
-    console.error(`[soak] hard deadline (${minutes + 15} min) passed: exiting`);
-    process.exit(3);
-  }, (minutes + 15) * 60000);
-  hardDeadline.unref();
+
   const plan = planFaults(seed, minutes);
   say(`fault plan (seed ${seed}): ${plan.map((p) => `${p.kind}@${p.atSeconds}s`).join(', ')}`);
   const env = new FleetEnv({
@@ -260,6 +256,13 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
   const memoryAt: Record<string, Record<string, number>> = {};
   let monitor: PortMonitor | undefined;
   let code = 0;
+  // Bounded whatever happens: past the deadline, everything the soak started is stopped and it exits.
+  const hardDeadline = setTimeout(() => {
+    console.error(`[soak] hard deadline (${minutes + 20} min) passed: stopping everything and exiting`);
+    monitor?.stop();
+    void Promise.race([env.stop(), sleep(120000)]).finally(() => process.exit(3));
+  }, (minutes + 20) * 60000);
+  hardDeadline.unref();
   await env.start();
   try {
     const labs = env.plan.vaults.map((x) => ({ id: x.id, control: `http://${env.plan.host}:${x.ports.control}` }));
@@ -297,9 +300,9 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
     load.push([new Date().toISOString(), loadavg()[0]]);
     await env.deleteSchedules();
     say('window over: schedules deleted; runs finishing');
-    const drainUntil = Date.now() + 5 * 60000;
+    const drainUntil = Date.now() + 4 * 60000;
     while (Date.now() < drainUntil) {
-      const running = (await collectRuns(env.client, since).catch(() => [])).filter((r) => r.status === 'RUNNING').length;
+      const { running } = await countRuns(env.client, since).catch(() => ({ running: 1 }));
       if (!running) break;
       await sleep(10000);
     }
@@ -309,7 +312,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
     await monitoring;
     const endedAt = Date.now();
     const copies = await hashCopies(copyRoots, hashes, false);
-    const runs = await collectRuns(env.client, since);
+    const runs = await collectRuns(env.client, since, { histories: false }); // the list's history length is enough here
     const cpuSeconds = env.cpuSince();
     const cycles = runs.filter((r) => r.type === 'isolatedRecoveryCycle');
     const gaps = gapsBeyondWindow(monitor.episodes, cycles, endedAt);

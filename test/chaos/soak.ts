@@ -4,10 +4,10 @@
  * SIGKILLed (restarted 5 s later), a history process SIGKILLed (`npm run stack` brings it back), the lab of one
  * vault SIGKILLed (it has a process of its own; restarted 5 s later on the same ports and folders), PostgreSQL
  * paused (SIGSTOP for 20 s, then SIGCONT). A monitor reads every lab's ports every second. Bounded: the faults
- * stop at the end of `minutes`, the schedules are deleted, runs get 5 minutes to finish, and a hard deadline
- * (minutes + 15) ends everything. Writes test/chaos/SOAK-REPORT.md and .json.
+ * stop at the end of `minutes`, the schedules are deleted, runs get 4 minutes to finish, and a hard deadline
+ * (minutes + 20) ends everything. Writes test/chaos/SOAK-REPORT.md and .json.
  *
- *   npm run soak [-- --minutes 60] [--seed 19] [--vaults 100] [--every 5m] [--jitter 4m] [--drills 10] [--scrubs 10]
+ *   npm run soak [-- --minutes 60] [--seed 19] [--vaults 100] [--every 12m] [--jitter 10m] [--drills 10] [--scrubs 10]
  */
 import { parseArgs } from 'node:util';
 
@@ -19,8 +19,8 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '60' },
     seed: { type: 'string', default: '19' },
     vaults: { type: 'string', default: '100' },
-    every: { type: 'string', default: '5m' },
-    jitter: { type: 'string', default: '4m' },
+    every: { type: 'string', default: '12m' },
+    jitter: { type: 'string', default: '10m' },
     drills: { type: 'string', default: '10' },
     scrubs: { type: 'string', default: '10' },
     'lab-processes': { type: 'string', default: '4' },
