@@ -8,7 +8,7 @@ import type { Client, ScheduleDescription, ScheduleOptions } from '@temporalio/c
 import type { Config, ScheduleConfig, VaultConfig } from '../config/schema';
 import { cycleWorkflowId } from '../workflows/cycle-messages';
 import { scrubWorkflowId } from '../workflows/scrub-messages';
-import { drillWorkflowId } from '../workflows/drill-messages';
+import { DRILL_BY_SCHEDULE, drillWorkflowId } from '../workflows/drill-messages';
 import { CYCLE_WORKFLOW_TYPE } from './cycles';
 import { formatDuration } from './vaults';
 
@@ -31,7 +31,7 @@ export const scheduleKinds: ScheduleKind[] = [
   {
     kind: 'drill',
     config: (v) => v.drill?.schedule,
-    action: (v) => ({ workflowType: 'recoveryDrill', workflowId: drillWorkflowId(v.id), args: [v.id, { by: 'schedule' }] }),
+    action: (v) => ({ workflowType: 'recoveryDrill', workflowId: drillWorkflowId(v.id), args: [v.id, { by: DRILL_BY_SCHEDULE }] }),
   },
   {
     kind: 'scrub',

@@ -4,11 +4,14 @@
  *                   [--vault-port 2203] [--control-port 2299] [--bandwidth BYTES_PER_SEC] [--link-delay MS]
  *   tsx lab/main.ts ransomware --count N [--dir .lab]   (via the running lab, else directly on the folder)
  *   tsx lab/main.ts state [--dir .lab]                  (GET /state of the running lab)
+ *   tsx lab/main.ts --vaults N [--processes 4] [--solo 0] [--dir .fleet] [--base-port 30000] [--mib 4]
+ *                                                        (a fleet of N vault labs: lab/fleet.ts)
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, startLab, type LabEndpoints } from './index';
+import { runFleet } from './fleet';
 import { ransomware } from './ransomware';
 import { DEFAULT_REST_PORTS } from './rest-faces';
 
@@ -25,6 +28,11 @@ const { values, positionals } = parseArgs({
     'link-delay': { type: 'string' },
     'write-rate': { type: 'string' }, // production writer, bytes/s (lab/writer.ts); off when absent
     count: { type: 'string', default: '10' },
+    vaults: { type: 'string' },
+    processes: { type: 'string', default: '4' },
+    solo: { type: 'string', default: '0' },
+    'base-port': { type: 'string', default: '30000' },
+    mib: { type: 'string', default: '4' },
   },
 });
 const dir = path.resolve(values.dir!);
@@ -50,6 +58,11 @@ async function control(method: string, route: string, body?: unknown): Promise<u
 
 async function main(): Promise<void> {
   const cmd = positionals[0] ?? 'run';
+  if (values.vaults !== undefined) {
+    const fleetDir = values.dir === '.lab' ? '.fleet' : values.dir!;
+    await runFleet({ dir: fleetDir, vaults: Number(values.vaults), processes: Number(values.processes), solo: Number(values.solo), basePort: Number(values['base-port']), host: values.host, mib: Number(values.mib) });
+    return;
+  }
   if (cmd === 'ransomware') {
     const count = Number(values.count);
     const viaLab = await control('POST', '/ransomware', { count });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { dirs, HOST, logFile, ports, ROOT, STACK_CONFIG, STATE } from './layout';
+import { dirs, HOST, logFile, ports, ROOT, STACK_CONFIG, STATE, WITH_PROJECT_APPS } from './layout';
 import { caFile, certFiles } from './pki';
 import type { ProcessSpec } from './processes';
 import { UI_URL } from './ui';
@@ -54,7 +54,8 @@ export function codecSpec(): ProcessSpec {
       'serve', '--tls-cert', cert.cert, '--tls-key', cert.key,
       '--client-ca', caFile(), '--token-file', tokenFile,
       '--allow-origin', UI_URL, '--host', HOST, '--port', String(ports.codec),
-      '--config', STACK_CONFIG,
+      // A moved stack (IR_STACK_DIR) keeps its key elsewhere than config/stack.yaml says: name the file.
+      ...(WITH_PROJECT_APPS ? ['--config', STACK_CONFIG] : ['--key-file', `${CODEC_KEY.id}=${CODEC_KEY.file}`]),
     ]),
     port: ports.codec,
   };

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codecAvailable, codecSpec, labSpec, LAB_CONTROL_PORT, workerSpec, workerStarted } from './apps';
 import { ensureBinaries } from './binaries';
-import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, ports, STACK_CONFIG } from './layout';
+import { dirs, FRONTEND_ADDRESS, FRONTEND_SERVER_NAME, HOST, PORT_OFFSET, ports, STACK_CONFIG, WITH_PROJECT_APPS } from './layout';
 import { CLIENT_TOKEN_TTL_SECONDS, ensureJwt, jwtFiles } from './jwt';
 import { caFile, certFiles, ensurePki } from './pki';
 import { ensurePostgres } from './postgres';
@@ -24,7 +24,7 @@ const say = (line: string) => console.log(`[stack] ${line}`);
 
 /** Every process of the stack, in start order (stop goes the other way). */
 export function processNames(): string[] {
-  return ['postgres', ...TEMPORAL_PROCESSES.map((p) => p.name), ...(codecAvailable() ? ['codec-server'] : []), 'temporal-ui', 'lab', 'worker', 'prometheus'];
+  return ['postgres', ...TEMPORAL_PROCESSES.map((p) => p.name), ...(codecAvailable() ? ['codec-server'] : []), 'temporal-ui', ...(WITH_PROJECT_APPS ? ['lab', 'worker'] : []), 'prometheus'];
 }
 
 const STOP_SIGNALS: Record<string, NodeJS.Signals> = { postgres: 'SIGINT' };
@@ -47,8 +47,10 @@ export async function startStack(): Promise<void> {
   if (codecAvailable()) await startOne(codecSpec(), () => portOpen(ports.codec), `HTTPS on ${CODEC_URL}`);
   else say('codec-server: codec/main.ts is not in this tree yet (issue 17, H4): not started');
   await startOne(uiSpec(bins.ui), () => portOpen(ports.ui), `HTTP on ${UI_URL}`);
-  await startOne(labSpec(), () => portOpen(LAB_CONTROL_PORT), `lab control on ${HOST}:${LAB_CONTROL_PORT}`, 120000);
-  await startOne(workerSpec(), async () => workerStarted(), 'the worker polling its task queue', 120000);
+  if (WITH_PROJECT_APPS) {
+    await startOne(labSpec(), () => portOpen(LAB_CONTROL_PORT), `lab control on ${HOST}:${LAB_CONTROL_PORT}`, 120000);
+    await startOne(workerSpec(), async () => workerStarted(), 'the worker polling its task queue', 120000);
+  } else say(`ports moved by ${PORT_OFFSET} (IR_STACK_PORT_OFFSET): the server side only; no lab, no worker (config/stack.yaml names fixed ports)`);
   await startOne(prometheusSpec(), async () => (await fetch(`${PROMETHEUS_URL}/-/ready`)).ok, `${PROMETHEUS_URL}/-/ready`);
   // Where things are, for clients that do not import the stack (the demo's --stack).
   writeFileSync(join(dirs.state, 'endpoints.json'), JSON.stringify({ frontend: FRONTEND_ADDRESS, ui: UI_URL, codec: CODEC_URL, prometheus: PROMETHEUS_URL, labDir: dirs.lab }, null, 2) + '\n');

@@ -7,6 +7,9 @@ import type { AbortRequest } from './operator-messages';
 
 export type DrillOutcome = 'passed' | 'recovery-failed' | 'objectives-missed' | 'refused' | 'aborted' | 'cancelled';
 
+/** `by` of the drills the vault's drill schedule starts (clients/schedules.ts). */
+export const DRILL_BY_SCHEDULE = 'schedule';
+
 export interface DrillRequest {
   copyId?: string;
   /** Drill only these applications (names from the vault's `applications:`); all when absent. */
