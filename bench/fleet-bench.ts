@@ -12,6 +12,9 @@ import { collectRuns, countRuns, f2, LAB_LINK_UP_SECONDS, pct, scheduleActions, 
 
 const ROOT = resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A call to a server that may have broken under the fleet answers within `ms` or fails: the report is still written. */
+const within = <T>(ms: number, p: Promise<T>, what: string): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms).unref())]);
 const say = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} [fleet] ${line}`);
 
 export interface TargetReport {
@@ -27,6 +30,7 @@ export interface TargetReport {
   cpuSeconds: Record<string, number>;
   memory: Record<string, { startMiB: number; endMiB: number; peakMiB: number; restarts: number }>;
   profiles: Record<string, Array<{ fn: string; selfSeconds: number }>>;
+  problems: string[]; // what went wrong with the target itself (a server that stopped answering)
 }
 
 /** The functions with the most self time in a V8 .cpuprofile (node --cpu-prof). */
@@ -78,22 +82,24 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
       await sleep(Math.min(60000, end - Date.now()));
       load.push([new Date().toISOString(), loadavg()[0]]);
       await scheduleActions(env.client, env.config, actions);
-      const n = await countRuns(env.client, since).catch(() => ({ running: NaN, closed: NaN }));
+      const n = await within(30000, countRuns(env.client, since), 'listing runs').catch(() => ({ running: NaN, closed: NaN }));
       say(`${target}: ${n.closed} runs closed, ${n.running} running; load ${loadavg()[0].toFixed(1)}`);
     }
-    await scheduleActions(env.client, env.config, actions);
-    await env.deleteSchedules();
+    const problems: string[] = [];
+    const noted = (err: Error) => (problems.push(err.message), say(`${target}: ${err.message}`));
+    await within(60000, scheduleActions(env.client, env.config, actions), 'reading schedules').catch(noted);
+    await within(120000, env.deleteSchedules(), 'deleting schedules').catch(noted);
     const windowMinutes = (Date.now() - since.getTime()) / 60000;
     // The runs started in the window finish (bounded: a stuck one is reported as running).
     const drainUntil = Date.now() + 4 * 60000;
     while (Date.now() < drainUntil) {
-      const { running } = await countRuns(env.client, since);
-      if (!running) break;
+      const running = await within(30000, countRuns(env.client, since), 'listing runs').then((n) => n.running, (err: Error) => (noted(err), NaN));
+      if (!running || Number.isNaN(running)) break;
       say(`${target}: waiting for ${running} runs to finish`);
       await sleep(10000);
     }
     const cpuSeconds = env.cpuSince();
-    const runs = await collectRuns(env.client, since);
+    const runs = await within(600000, collectRuns(env.client, since), 'collecting runs').catch((err: Error) => (noted(err), []));
     const memory = Object.fromEntries([...env.samples].map(([role, s]) => [role, { startMiB: +s.first.rssMiB.toFixed(0), endMiB: +s.last.rssMiB.toFixed(0), peakMiB: +s.peakRssMiB.toFixed(0), restarts: s.restarts }]));
     return {
       target,
@@ -108,6 +114,7 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
       cpuSeconds,
       memory,
       profiles: {},
+      problems,
     };
   } finally {
     await env.stop();
@@ -147,7 +154,7 @@ export function summarize(r: TargetReport) {
 }
 
 export function fleetMarkdown(reports: TargetReport[], command: string): string {
-  const lines = ['# Fleet benchmark (issue 19)', '', `Command: \`${command}\`; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. The machine was shared with other helpers' work: read the load averages.`, ''];
+  const lines = ['# Fleet benchmark (issue 19)', '', `Command: \`${command}\`; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. The load averages below say whether anything else shared the machine.`, ''];
   for (const r of reports) {
     const s = summarize(r);
     const lav = r.loadavg.samples.map(([, l]) => l);
@@ -163,6 +170,7 @@ export function fleetMarkdown(reports: TargetReport[], command: string): string 
       `- Schedule to start (the schedule's time with its jitter → the server started the run; ${s.scheduleToStart.n} cycle starts): p50 ${f2(s.scheduleToStart.p50)} s, p95 ${f2(s.scheduleToStart.p95)} s, max ${f2(s.scheduleToStart.max)} s. Run started → first workflow task on a worker: p50 ${f2(s.firstWorkflowTask.p50)} s, p95 ${f2(s.firstWorkflowTask.p95)} s, max ${f2(s.firstWorkflowTask.max)} s.`,
       `- History events per run: ${Object.entries(s.historyEvents).map(([t, h]) => `${t} ${h.runs} runs, median ${h.p50}, max ${h.max}`).join('; ')}.`,
       `- Drills: ${JSON.stringify(s.drills)}; scrubs: ${JSON.stringify(s.scrubs)}.`,
+      ...(r.problems.length ? [`- **The target failed:** ${r.problems.join('; ')}.`] : []),
       '',
       '| process | CPU s in the window | RSS start (MiB) | RSS end | peak | restarts |',
       '|---|---|---|---|---|---|',

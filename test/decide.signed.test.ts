@@ -17,7 +17,7 @@ import { cycleWorkflowId, statusQuery, type CycleResult } from '../workflows/cyc
 import { approveUpdate } from '../workflows/operator-messages';
 import type { DecisionStatement, SignedDecision } from '../vocabulary/decision-signature';
 import { bundleWorkflows, connectTemporal, describeTemporal, temporalAddress } from './helpers/temporal';
-import { startTestLab, VAULT, type TestLab } from './helpers/lab';
+import { startTestLab, type TestLab } from './helpers/lab';
 import { outcomeOf, recordHistory, waitForDecide, waitForStatus } from './helpers/decide';
 import { makeKey, newNonce, signedPayload, type TestKey } from './helpers/ssh-sign';
 
@@ -43,6 +43,9 @@ async function irctl(...args: string[]): Promise<{ code: number; out: string }> 
   return { code, out: lines.join('\n') };
 }
 
+// A vault of its own: `irctl evidence verify` checks every cycle of the vault in Temporal history, and other test
+// files' lab-vault cycles on the same dev server keep their evidence in stores this test does not have.
+const VAULT = 'signed-vault';
 const id = cycleWorkflowId(VAULT);
 
 describeTemporal('signed decisions through the temporal CLI', () => {
@@ -63,6 +66,7 @@ describeTemporal('signed decisions through the temporal CLI', () => {
         { name: 'carol', keys: [keys.carol.publicKey], roles: ['operator', 'auditor'] },
       ];
     });
+    t.config.vaults[0].id = VAULT;
     const configPath = join(t.dir, 'config.yaml');
     writeFileSync(configPath, stringify(t.config));
     Object.assign(process.env, { IR_CONFIG: configPath, TEMPORAL_ADDRESS: temporalAddress });
