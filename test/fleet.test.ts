@@ -11,7 +11,7 @@ import { fleetConfig, writeFleetConfig } from '../bench/fleet-config';
 import { loadConfig } from '../config/load';
 import { planFleet, startGroup, type GroupProcess } from '../lab/fleet';
 import { portOffset } from '../stack/layout';
-import { FAULTS, gapsBeyondWindow, planFaults } from './chaos/soak-run';
+import { explainAlerts, FAULTS, gapsBeyondWindow, planFaults, type FaultRecord } from './chaos/soak-run';
 import type { RunFigures } from '../bench/fleet-results';
 
 const state = async (control: string) => (await (await fetch(`${control}/state`)).json()) as { vaultPortsDown: boolean };
@@ -100,17 +100,57 @@ describe('gap beyond its window', () => {
     const cycles = [cycle('v1', '2026-12-04T18:00:10Z', '2026-12-04T18:00:12Z'), cycle('v2', '2026-12-04T18:00:10Z', '2026-12-04T18:00:12Z')];
     const g = gapsBeyondWindow(
       [
-        { vault: 'v1', from: t('10.5'), to: t('12.8') }, // closed within the monitor's second
-        { vault: 'v2', from: t('10.5'), to: t('20') }, // open 8 s after its cycle closed
-        { vault: 'v3', from: t('30'), to: t('35') }, // no cycle at all
-        { vault: 'v1', from: t('40') }, // still open at the end (t 50)
+        { vault: 'v1', from: t('10.5'), lastOpen: t('11.8'), to: t('12.8') }, // closed within the monitor's second
+        { vault: 'v2', from: t('10.5'), lastOpen: t('14'), to: t('20') }, // read open 2 s after its cycle closed; closed read 8 s after (a slow lab)
+        { vault: 'v3', from: t('30'), lastOpen: t('34'), to: t('35') }, // no cycle at all
+        { vault: 'v1', from: t('40'), lastOpen: t('49') }, // still open at the end (t 50)
       ],
       cycles,
       t('50'),
     );
     expect(g.map((x) => x.beyondSeconds)).toEqual([0.8, 8, 5, 10]);
+    expect(g.map((x) => x.seenOpenBeyondSeconds)).toEqual([0, 2, 4, 9]);
     expect(g[1].cycle).toBe(cycles[1].workflowId);
     expect(g[2].cycle).toBeNull();
+  });
+});
+
+describe('alerts the soak raised', () => {
+  const at = (s: string) => `2026-12-04T18:${s}Z`;
+  const alert = (name: string, labels: Record<string, string>, firstSeen: string) => ({ name, labels: { alertname: name, ...labels }, firstSeen, lastSeen: firstSeen });
+  const fault = (kind: FaultRecord['kind'], when: string, gapsOpen: string[]): FaultRecord => ({ kind, victim: kind, pid: 1, at: when, backSeconds: 20, gapsOpen, note: '' });
+  const run = (type: string, vault: string, outcome: string, startedAt: string, closedAt: string): RunFigures => ({ type, workflowId: `${type}-${vault}-${startedAt}`, vault, status: 'COMPLETED', startedAt, closedAt, historyEvents: 1, outcome });
+
+  test('a close retry needs a fault while that vault\'s gap was open; a refused drill needs to have come before the first copy', () => {
+    const faults = [fault('worker-kill', at('10:00'), ['v1']), fault('postgres-pause', at('20:00'), [])];
+    const episodes = [
+      { vault: 'v1', from: Date.parse(at('09:59')), to: Date.parse(at('10:30')) },
+      { vault: 'v3', from: Date.parse(at('20:10')), to: Date.parse(at('20:40')) }, // opened during the pause
+    ];
+    const runs = [
+      run('isolatedRecoveryCycle', 'v4', 'validated', at('05:00'), at('06:00')),
+      run('recoveryDrill', 'v4', 'refused', at('01:00'), at('01:01')), // before v4's first copy
+      run('recoveryDrill', 'v5', 'refused', at('07:00'), at('07:01')), // v5 has a copy: a real refusal
+      run('isolatedRecoveryCycle', 'v5', 'validated', at('02:00'), at('03:00')),
+    ];
+    const v = explainAlerts(
+      [
+        alert('IrClosePathRetrying', { vault: 'v1' }, at('10:40')),
+        alert('IrClosePathRetrying', { vault: 'v2' }, at('10:40')), // its gap was not open at any fault
+        alert('IrClosePathRetrying', { vault: 'v3' }, at('20:50')),
+        alert('IrClosePathRetrying', { vault: 'v1' }, at('40:00')), // long after the fault
+        alert('IrDrillFailed', { vault: 'v4', outcome: 'refused' }, at('01:30')),
+        alert('IrDrillFailed', { vault: 'v5', outcome: 'refused' }, at('07:30')),
+        alert('IrGapOpenTooLong', { vault: 'v1' }, at('10:40')),
+      ],
+      faults,
+      episodes,
+      runs,
+      Date.parse(at('50:00')),
+    );
+    expect(v.map((x) => x.why !== null)).toEqual([true, false, true, false, true, false, false]);
+    expect(v[0].why).toMatch(/worker-kill at .* with its gap open/);
+    expect(v[4].why).toMatch(/before the vault's first validated copy \(2026-12-04T18:06:00.000Z\)/);
   });
 });
 
