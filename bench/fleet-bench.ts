@@ -3,7 +3,7 @@
  * the schedules applied, `minutes` of scheduled cycles, drills and scrubs, the schedules deleted, the runs left
  * to finish, then every figure read back from Temporal and /proc.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,7 +49,10 @@ export function topFunctions(file: string, n = 8): Array<{ fn: string; selfSecon
 async function runTarget(target: Target, v: Record<string, string | boolean | undefined>): Promise<TargetReport> {
   const minutes = Number(v.minutes);
   const profileDir = v.profile ? resolve(ROOT, 'bench/out/fleet-profile', target) : undefined;
-  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  if (profileDir) {
+    rmSync(profileDir, { recursive: true, force: true }); // this run's profiles only
+    mkdirSync(profileDir, { recursive: true });
+  }
   const env = new FleetEnv({
     target,
     dir: resolve(ROOT, `.fleet-bench-${target}`),
@@ -121,9 +124,20 @@ async function runTarget(target: Target, v: Record<string, string | boolean | un
   }
 }
 
-function profilesOf(dir: string): Record<string, Array<{ fn: string; selfSeconds: number }>> {
+/**
+ * Each process's profiles (a folder per process, a file per thread and run: CPU.<date>.<time>.<pid>.<tid>.<seq>):
+ * the main thread's always, another thread's when it did a second or more of work.
+ */
+export function profilesOf(dir: string): Record<string, Array<{ fn: string; selfSeconds: number }>> {
   const out: Record<string, Array<{ fn: string; selfSeconds: number }>> = {};
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) out[f] = topFunctions(join(dir, f));
+  for (const proc of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    for (const f of readdirSync(join(dir, proc)).filter((x) => x.endsWith('.cpuprofile')).sort()) {
+      const [, , , pid, tid] = f.split('.');
+      const top = topFunctions(join(dir, proc, f));
+      const busy = top.filter((t) => !t.fn.startsWith('(idle)')).reduce((a, t) => a + t.selfSeconds, 0);
+      if (tid === '0' || busy >= 1) out[`${proc} pid ${pid} ${tid === '0' ? 'main thread' : `thread ${tid}`}`] = top;
+    }
+  }
   return out;
 }
 
@@ -180,7 +194,7 @@ export function fleetMarkdown(reports: TargetReport[], command: string): string 
       '',
     );
     if (Object.keys(r.profiles).length) {
-      lines.push('CPU profiles (node --cpu-prof, whole process life; top self time):', '');
+      lines.push('CPU profiles (node --cpu-prof, whole process life, main thread and any other thread busy a second or more; the eight entries with the most self time):', '');
       for (const [file, top] of Object.entries(r.profiles)) lines.push(`- ${file}: ${top.map((t) => `${t.fn} ${t.selfSeconds} s`).join('; ')}`);
       lines.push('');
     }

@@ -16,7 +16,7 @@ import { ensureTemporalCli } from '../clients/temporal-cli';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { temporalConnectionOptions } from '../config/temporal';
-import { planFleet, startGroup, type FleetPlan, type GroupProcess } from '../lab/fleet';
+import { cpuProfileFlags, planFleet, startGroup, type FleetPlan, type GroupProcess } from '../lab/fleet';
 import { dirs, HOST, PORT_OFFSET, ports, ROOT } from '../stack/layout';
 import { workerTargetsFile } from '../stack/prometheus';
 import { runningPid } from '../stack/processes';
@@ -168,7 +168,7 @@ export class FleetEnv {
   /** Starts (or restarts) a worker process; resolves once it logged `worker on` (it polls then). */
   async startWorker(name: string): Promise<WorkerProcess> {
     const metrics = this.metricsBind(name);
-    const prof = this.o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.o.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+    const prof = this.o.profileDir ? cpuProfileFlags(this.o.profileDir, name) : [];
     const logFile = join(this.dirPath, `${name}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(process.execPath, [...prof, '--import', 'tsx', resolve(ROOT, 'workers/main.ts')], {

@@ -105,6 +105,17 @@ export function fleetEndpoints(plan: FleetPlan): Array<{ id: string; endpoints: 
   return plan.vaults.map((v) => ({ id: v.id, endpoints: JSON.parse(fs.readFileSync(path.join(v.dir, 'endpoints.json'), 'utf8')) as LabEndpoints }));
 }
 
+/**
+ * node --cpu-prof into a folder of the process's own, under node's default names (CPU.<date>.<time>.<pid>.<tid>.<seq>):
+ * every thread writes a profile (tsx's loader hooks run on a thread of their own, the worker's workflows on others),
+ * and one fixed name would leave whichever thread exited last.
+ */
+export function cpuProfileFlags(profileDir: string, processName: string): string[] {
+  const dir = path.join(profileDir, processName);
+  fs.mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /** A running group process: its pid, and a promise of its exit. */
 export interface GroupProcess {
   group: string;
@@ -119,8 +130,8 @@ export interface GroupProcess {
  */
 export async function startGroup(plan: FleetPlan, group: string, opts: { profileDir?: string } = {}): Promise<GroupProcess> {
   const log = fs.openSync(path.join(plan.dir, `${group}.log`), 'a');
-  // --cpu-prof: node writes the process's CPU profile when it exits (SIGTERM closes the labs and exits).
-  const prof = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, `--cpu-prof-name=lab-${group}.cpuprofile`] : [];
+  // --cpu-prof: node writes the process's CPU profiles when it exits (SIGTERM closes the labs and exits).
+  const prof = opts.profileDir ? cpuProfileFlags(opts.profileDir, `lab-${group}`) : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', __filename, 'group', fleetFile(plan.dir), group], {
     stdio: ['ignore', 'pipe', log],
   });
