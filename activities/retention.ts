@@ -9,6 +9,8 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { vaultAccess } from './deps';
 import { latestLockOnFiles, lockFiles, type LockCheckpoint } from './drivers/datadomain/retention-mount';
+import { isDestinationTaken } from './drivers/datadomain/parse';
+import { DeviceCommandError } from './drivers/errors';
 import { LockError } from './lock-error';
 import { lockOverRest } from './lock-rest';
 import type { CopyInfo } from '../workflows/cycle-messages';
@@ -64,8 +66,18 @@ export function retentionActivities(deps: ActivityDeps) {
         // its name is this cycle's fastcopy, finished on the device even when the worker that asked for it died;
         // VALIDATE compares every file with the source, so a short copy would show). Asked of the mount, not the
         // checkpoint: a worker that does not see the copy gets the DD's own refusal, not a lock of nothing.
-        const fastcopySkipped = existsSync(mountDir);
-        if (!fastcopySkipped) await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
+        let fastcopySkipped = existsSync(mountDir);
+        if (!fastcopySkipped) {
+          try {
+            await dd.fastcopy(snapshot ? `${replicaMtree}/.snapshot/${snapshot}` : replicaMtree, mtreePath);
+          } catch (err) {
+            // A lost attempt's fastcopy was still running on the device when this one asked, and landed first: the
+            // device refuses the second ("already exists"). The folder carries this run's copy id and a fastcopy
+            // appears whole, so it is that attempt's copy (found by the soak: a worker SIGKILLed mid-LOCK, busy labs).
+            if (!(err instanceof DeviceCommandError && isDestinationTaken(err.output) && existsSync(mountDir))) throw err;
+            fastcopySkipped = true;
+          }
+        }
 
         // Locks only grow: a retry keeps the first attempt's lock time while it is still a valid request by the
         // MTree's minimum (the storage judges a lock at the instant it is set), so it finds the files already

@@ -11,6 +11,8 @@ import { FAULT_DEVICES, FAULT_KINDS, LAB_PHASES, type Fault } from './faults';
 
 export interface ControlTarget {
   state(): unknown;
+  /** The link alone (ports, vaultPortsDown, DD interfaces): cheap enough to read every second from many labs. */
+  link(): unknown;
   addFault(f: Fault): void;
   clearFaults(): void;
   /** The cycle's phase, told by whoever follows the cycle (faults aimed with `cyclePhase`). */
@@ -71,6 +73,7 @@ async function route(t: ControlTarget, req: http.IncomingMessage): Promise<unkno
   const url = new URL(req.url ?? '/', 'http://lab');
   const p = url.pathname;
   if (req.method === 'GET' && (p === '/state' || p === '/')) return t.state();
+  if (req.method === 'GET' && p === '/link') return t.link();
   if (req.method === 'POST' && p === '/faults') {
     const f = parse(FaultBody, await body(req));
     try {

@@ -383,15 +383,18 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
     let controlUrl: string | null = null;
     if (opts.control !== false) {
+      const ddInterfaces = () => ({ 'vault-dd': Object.fromEntries(vaultNet.interfaces.map((i) => [i.name, vaultNet.admin(i.name)])) });
       const control = await startControl(
         {
+          // `locks` walks the copies and stats every file (a lock is an atime set over the mount): /link is for polling.
+          link: () => ({ ports: lab.portStates(), vaultPortsDown: allSwitchesDown(), ddInterfaces: ddInterfaces() }),
           state: () => ({
             ports: lab.portStates(),
             vaultPortsDown: allSwitchesDown(),
             phase: faults.phase(),
             cyclePhase: faults.cyclePhase,
             switches: switches.map((w) => ({ platform: w.platform, hostname: w.hostname, ports: w.ports.states(), revert: w.timer.pending })),
-            ddInterfaces: { 'vault-dd': Object.fromEntries(vaultNet.interfaces.map((i) => [i.name, vaultNet.admin(i.name)])) },
+            ddInterfaces: ddInterfaces(),
             connections: lab.connections(),
             replication: engine.status(),
             locks: retention.locked().map((l) => ({ path: `${COPIES_MTREE}/${l.rel}`, until: l.until.toISOString() })),

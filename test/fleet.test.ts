@@ -132,6 +132,7 @@ describe('alerts the soak raised', () => {
       run('recoveryDrill', 'v4', 'refused', at('01:00'), at('01:01')), // before v4's first copy
       run('recoveryDrill', 'v5', 'refused', at('07:00'), at('07:01')), // v5 has a copy: a real refusal
       run('isolatedRecoveryCycle', 'v5', 'validated', at('02:00'), at('03:00')),
+      { ...run('isolatedRecoveryCycle', 'v6', 'validated', at('19:00'), at('22:00')), openedAt: at('19:30'), gapClosedAt: at('20:30') }, // the monitor missed it
     ];
     const v = explainAlerts(
       [
@@ -142,13 +143,14 @@ describe('alerts the soak raised', () => {
         alert('IrDrillFailed', { vault: 'v4', outcome: 'refused' }, at('01:30')),
         alert('IrDrillFailed', { vault: 'v5', outcome: 'refused' }, at('07:30')),
         alert('IrGapOpenTooLong', { vault: 'v1' }, at('10:40')),
+        alert('IrClosePathRetrying', { vault: 'v6' }, at('21:00')),
       ],
       faults,
       episodes,
       runs,
       Date.parse(at('50:00')),
     );
-    expect(v.map((x) => x.why !== null)).toEqual([true, false, true, false, true, false, false]);
+    expect(v.map((x) => x.why !== null)).toEqual([true, false, true, false, true, false, false, true]);
     expect(v[0].why).toMatch(/worker-kill at .* with its gap open/);
     expect(v[4].why).toMatch(/before the vault's first validated copy \(2026-12-04T18:06:00.000Z\)/);
   });

@@ -327,6 +327,10 @@ describe('faults and the control API', () => {
     expect((await api('GET', '/state')).json.faults).toEqual([]);
     expect((await api('POST', '/ports/Gi1/0/1/up')).status).toBe(200);
     expect(lab.portStates()['GigabitEthernet1/0/1'].admin).toBe('up');
+    // /link: the link alone, what a monitor polls (no locks, no walk of the copies).
+    const link = (await api('GET', '/link')).json;
+    expect(link).toEqual({ ports: lab.portStates(), vaultPortsDown: false, ddInterfaces: (await api('GET', '/state')).json.ddInterfaces });
+    expect(link.ports['GigabitEthernet1/0/1'].admin).toBe('up');
     expect((await api('POST', `/ports/${encodeURIComponent('GigabitEthernet1/0/1')}/down`)).status).toBe(200);
     expect(lab.vaultPortsDown()).toBe(true);
     expect((await api('POST', '/ports/Gi7/0/1/up')).status).toBe(404);

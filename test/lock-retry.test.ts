@@ -51,3 +51,30 @@ test('a LOCK retry that lost its checkpoint keeps the first attempt lock time an
   expect(files.length).toBe(first.files);
   for (const f of files) expect(Math.floor(statSync(join(f.parentPath, f.name)).atimeMs / 1000)).toBe(Math.floor(Date.parse(first.lockedUntil) / 1000));
 });
+
+/**
+ * Found by the soak (`npm run soak`, a worker SIGKILLed mid-LOCK on busy labs): the lost attempt's fastcopy was still
+ * running on the device when the retry asked for its own, landed first, and the device refused the retry's
+ * ("Destination path … already exists"); the cycle failed in LOCK. The retry must take the landed copy as this
+ * run's and lock it. Here the retry's fastcopy is held back by the lab (latency) while the other attempt lands.
+ */
+test('a LOCK retry whose fastcopy loses the race to the lost attempt\'s takes the landed copy and locks it', async () => {
+  const acts = createActivities(realDeps(t.config, { alert: async () => undefined }));
+  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt }).run(fn) as Promise<T>;
+  const state = async () => (await (await fetch(`${t.lab.endpoints.control}/state`)).json()) as { faults: unknown[] };
+  t.lab.addFault({ device: 'vault-dd', match: '^filesys fastcopy .*race-copy', kind: 'latency', ms: 4000, times: 1 });
+  const retry = run(() => acts.lockCopy(VAULT, 'race-copy', 300), 2);
+  // The retry's fastcopy has reached the device (the fault is used up) and waits there: now the other attempt's lands.
+  const deadline = Date.now() + 20_000;
+  while ((await state()).faults.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect((await state()).faults).toHaveLength(0);
+  const lost = await run(() => acts.lockCopy(VAULT, 'race-copy', 300), 1);
+  const second = await retry;
+  expect(second.resumed).toMatchObject({ attempt: 2, fastcopySkipped: true, untilKept: true });
+  expect(second.files).toBe(lost.files);
+  expect(second.lockedUntil).toBe(lost.lockedUntil);
+  const root = join(t.config.vaults[0].vault.copiesMountPath, 'race-copy');
+  const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  expect(files.length).toBe(lost.files);
+  for (const f of files) expect(Math.floor(statSync(join(f.parentPath, f.name)).atimeMs / 1000)).toBe(Math.floor(Date.parse(lost.lockedUntil) / 1000));
+});

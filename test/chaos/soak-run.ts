@@ -104,7 +104,9 @@ class PortMonitor {
     const at = Date.now();
     let down: boolean;
     try {
-      const res = await fetch(`${l.control}/state`, { signal: AbortSignal.timeout(900) });
+      // /link, not /state: /state lists every lock (a walk of the copies), and 100 labs read each second with it
+      // kept the lab processes so busy that the monitor went blind (the first soak with this monitor).
+      const res = await fetch(`${l.control}/link`, { signal: AbortSignal.timeout(900) });
       down = ((await res.json()) as { vaultPortsDown: boolean }).vaultPortsDown;
     } catch {
       this.unreachable.set(l.id, (this.unreachable.get(l.id) ?? 0) + 1);
@@ -213,7 +215,11 @@ const CLOSE_RETRY_ALERT_MS = 15 * 60000; // increase(ir_close_retries[10m]) plus
  * meets it on its first round.
  */
 export function explainAlerts(alerts: AlertSeen[], faults: FaultRecord[], episodes: Array<{ vault: string; from: number; to?: number }>, runs: RunFigures[], endedAt: number): AlertVerdict[] {
-  const openDuring = (vault: string, from: number, to: number) => episodes.some((e) => e.vault === vault && e.from <= to && (e.to ?? endedAt) >= from);
+  // Open as the monitor read it, or as the cycle recorded it (its openedAt → gapClosedAt): either is evidence.
+  const overlaps = (a: number, b: number | undefined, from: number, to: number) => a <= to && (b ?? endedAt) >= from;
+  const openDuring = (vault: string, from: number, to: number) =>
+    episodes.some((e) => e.vault === vault && overlaps(e.from, e.to, from, to)) ||
+    runs.some((r) => r.type === 'isolatedRecoveryCycle' && r.vault === vault && r.openedAt && overlaps(Date.parse(r.openedAt), r.gapClosedAt ? Date.parse(r.gapClosedAt) : undefined, from, to));
   return alerts.map((a) => {
     const vault = a.labels.vault;
     const seen = Date.parse(a.firstSeen);

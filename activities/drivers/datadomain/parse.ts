@@ -284,6 +284,9 @@ export function parseFastcopy(output: string): number | null {
   return m ? parseDdNumber(m[1]) : null;
 }
 
+/** DD OS's refusal of a fastcopy onto a path that is taken: `**** Destination path "<path>" already exists.` */
+export const isDestinationTaken = (output: string | undefined): boolean => /\*\*\*\*\s*Destination path .* already exists/i.test(output ?? '');
+
 /**
  * `**** …` lines: how DD OS prints errors. Over exec the answer to a confirmation prompt is not echoed, so
  * the error can follow the prompt on the same line (`… [no]: **** Operation cancelled.`).
