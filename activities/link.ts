@@ -14,6 +14,12 @@ export class LinkError extends Error {
   override name = 'LinkError';
 }
 
+/** The open came too late to fit in maxOpen: no attempt can do better. */
+export class WindowOverError extends LinkError {
+  override name = 'WindowOverError';
+  readonly retryable = false;
+}
+
 const allDown = (states: PortState[]) => states.every((s) => s.admin === 'down' && s.oper === 'down');
 const allUp = (states: PortState[]) => states.every((s) => s.admin === 'up' && s.oper === 'up');
 const describe = (states: PortState[]) => states.map((s) => `${s.port} ${s.line}`).join('; ');
@@ -35,7 +41,12 @@ export function linkActivities(deps: ActivityDeps) {
       const access = vaultAccess(deps, vaultId);
       const link = linkController(access);
       const bound = maxOpenSeconds ?? access.vault.policy.maxOpen;
-      const left = Math.max(1, Math.floor(bound - (Date.now() - ctx.info.scheduledTimestampMs) / 1000));
+      const left = Math.floor(bound - (Date.now() - ctx.info.scheduledTimestampMs) / 1000);
+      if (left < 1) {
+        // A retry that comes after maxOpen (an attempt whose completion was lost in a server outage) would open
+        // the gap again past its bound: the window is over, whatever the first attempt did is the close path's.
+        throw new WindowOverError(`maxOpen (${bound} s) has passed since the cycle asked for the open (attempt ${ctx.info.attempt}): not opening the link again`);
+      }
       return link.use(async (s) => {
         cycleMetrics().gap(vaultId, true); // from the command on: a half-applied open is open
         const { revert } = await s.open({ revertAfterSeconds: left });

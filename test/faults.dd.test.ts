@@ -23,7 +23,7 @@ const control = (p: string, body: unknown) => fetch(`${t.lab.endpoints.control}$
 
 test('a replication stall: the wait gives up after stallSeconds with the DD state; the gap then closes', async () => {
   const acts = createActivities(realDeps(t.config, { alert: async () => undefined }));
-  const run = <T>(fn: () => Promise<T>) => new MockActivityEnvironment().run(fn) as Promise<T>;
+  const run = <T>(fn: () => Promise<T>) => new MockActivityEnvironment({ scheduledTimestampMs: Date.now() }).run(fn) as Promise<T>; // scheduled now, as a real attempt
   expect(await control('/replication/stall', { stalled: true })).toEqual({ stalled: true });
   try {
     await run(() => acts.openLink(VAULT, 20));

@@ -3,6 +3,7 @@
  * non-IOS switch flavour, through the same entry points the cycle and the sentinel use (openLink/closeLink
  * activities, gapIsOpen). One full cycle on the dev server with the DD interface as the gap.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createWorker } from '../workers/worker';
@@ -72,10 +73,13 @@ describe.each(cases)('%s: sentinel entry points and the close path', (_name, lab
 
   test('openLink brings the link up (the switch with its revert timer), closeLink takes it down', async () => {
     const acts = createActivities(depsOf(t));
-    const opened = (await new MockActivityEnvironment().run(acts.openLink, VAULT, 20, 600)) as Awaited<ReturnType<Acts['openLink']>>;
+    const opened = (await new MockActivityEnvironment({ scheduledTimestampMs: Date.now() }).run(acts.openLink, VAULT, 20, 600)) as Awaited<ReturnType<Acts['openLink']>>;
     expect(opened.ports.every((p) => p.admin === 'up' && p.oper === 'up')).toBe(true);
     if (shape.platform === 'junos') {
       expect(opened.revert).toEqual({ name: 'commit confirmed', seconds: expect.any(Number) });
+      // What is left of maxOpen, counted from when the attempt was scheduled (just now).
+      expect(opened.revert!.seconds).toBeGreaterThanOrEqual(590);
+      expect(opened.revert!.seconds).toBeLessThanOrEqual(600);
       expect(t.lab.switchState('junos').revert).not.toBeNull();
     } else {
       expect(opened.revert).toBeUndefined(); // DD OS has no revert timer for `net enable`
@@ -83,6 +87,18 @@ describe.each(cases)('%s: sentinel entry points and the close path', (_name, lab
     await new MockActivityEnvironment().run(acts.closeLink, VAULT);
     expect(isClosed()).toBe(true);
     if (shape.platform === 'junos') expect(t.lab.switchState('junos').revert).toBeNull();
+  });
+
+  test('an openLink retry that comes after maxOpen (the first attempt lost in a server outage) opens nothing and stops for good', async () => {
+    const acts = createActivities(depsOf(t));
+    const late = new MockActivityEnvironment({ attempt: 2, scheduledTimestampMs: Date.now() - 11_000 });
+    const err = (await late.run(acts.openLink, VAULT, 20, 10).catch((x: unknown) => x)) as ApplicationFailure;
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err.type).toBe('WindowOverError');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/maxOpen \(10 s\) has passed .*attempt 2.*not opening/);
+    expect(isClosed()).toBe(true);
+    if (shape.platform === 'junos') expect(t.lab.switchState('junos')).toMatchObject({ revert: null, reverts: 0 });
   });
 });
 

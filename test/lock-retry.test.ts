@@ -25,7 +25,7 @@ afterAll(async () => {
 
 test('a LOCK retry that lost its checkpoint keeps the first attempt lock time and succeeds', async () => {
   const acts = createActivities(realDeps(t.config, { alert: async () => undefined }));
-  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt }).run(fn) as Promise<T>;
+  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt, scheduledTimestampMs: Date.now() }).run(fn) as Promise<T>;
   // Data on the replica: the link up, a sync, the gap closed again.
   await run(() => acts.openLink(VAULT, 20));
   try {
@@ -60,7 +60,7 @@ test('a LOCK retry that lost its checkpoint keeps the first attempt lock time an
  */
 test('a LOCK retry whose fastcopy loses the race to the lost attempt\'s takes the landed copy and locks it', async () => {
   const acts = createActivities(realDeps(t.config, { alert: async () => undefined }));
-  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt }).run(fn) as Promise<T>;
+  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt, scheduledTimestampMs: Date.now() }).run(fn) as Promise<T>;
   const state = async () => (await (await fetch(`${t.lab.endpoints.control}/state`)).json()) as { faults: unknown[] };
   t.lab.addFault({ device: 'vault-dd', match: '^filesys fastcopy .*race-copy', kind: 'latency', ms: 4000, times: 1 });
   const retry = run(() => acts.lockCopy(VAULT, 'race-copy', 300), 2);
