@@ -35,6 +35,8 @@ export const METRICS = {
   ir_scrub_findings: 'counter: problems the scrub found on locked copies, by class',
   ir_sentinel_incidents: 'counter: gap incidents the sentinel recorded (it closed a gap nobody held), by kind',
   ir_close_retries: 'counter: closeLink attempts after the first (the close path is retrying)',
+  ir_worker_heap_used_bytes: 'gauge: V8 heap in use by this worker process (process.memoryUsage().heapUsed), every 15 s',
+  ir_worker_resident_bytes: 'gauge: resident set of this worker process (process.memoryUsage().rss), every 15 s',
 } as const;
 export type MetricName = keyof typeof METRICS;
 
@@ -103,6 +105,12 @@ class CycleMetrics {
     for (const p of copy.problems) this.counter('ir_scrub_findings').add(1, { vault, class: p.class });
   }
 
+  /** The worker's own memory: a long-running worker's heap should level off (the soak reads it to tell). */
+  processMemory(usage: { heapUsed: number; rss: number }): void {
+    this.gauge('ir_worker_heap_used_bytes').set(usage.heapUsed);
+    this.gauge('ir_worker_resident_bytes').set(usage.rss);
+  }
+
   incident(vault: string, kind: string): void {
     this.counter('ir_sentinel_incidents').add(1, { vault, kind });
   }
@@ -160,7 +168,8 @@ export function cycleMetrics(): CycleMetrics {
 
 /**
  * Binds the metrics to a meter (the worker's `Runtime.instance().metricMeter`), publishes the vaults' objectives,
- * and refreshes the copy ages every `refreshMs` (the catalog is the store's, so any worker may publish it).
+ * refreshes the copy ages every `refreshMs` (the catalog is the store's, so any worker may publish it) and the
+ * process's own memory every 15 s.
  * Returns a stop function.
  */
 export function startCycleMetrics(meter: MetricMeter, config: Config, refreshMs = 30_000): () => void {
@@ -170,5 +179,12 @@ export function startCycleMetrics(meter: MetricMeter, config: Config, refreshMs 
   void refresh();
   const timer = setInterval(refresh, refreshMs);
   timer.unref();
-  return () => clearInterval(timer);
+  const memory = () => current.processMemory(process.memoryUsage());
+  memory();
+  const memoryTimer = setInterval(memory, 15_000);
+  memoryTimer.unref();
+  return () => {
+    clearInterval(timer);
+    clearInterval(memoryTimer);
+  };
 }

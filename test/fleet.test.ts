@@ -11,7 +11,7 @@ import { fleetConfig, writeFleetConfig } from '../bench/fleet-config';
 import { loadConfig } from '../config/load';
 import { planFleet, startGroup, type GroupProcess } from '../lab/fleet';
 import { portOffset } from '../stack/layout';
-import { explainAlerts, FAULTS, gapsBeyondWindow, planFaults, type FaultRecord } from './chaos/soak-run';
+import { explainAlerts, FAULTS, gapsBeyondWindow, memoryTrend, planFaults, type FaultRecord } from './chaos/soak-run';
 import type { RunFigures } from '../bench/fleet-results';
 
 const state = async (control: string) => (await (await fetch(`${control}/state`)).json()) as { vaultPortsDown: boolean };
@@ -153,6 +153,18 @@ describe('alerts the soak raised', () => {
     expect(v.map((x) => x.why !== null)).toEqual([true, false, true, false, true, false, false, true]);
     expect(v[0].why).toMatch(/worker-kill at .* with its gap open/);
     expect(v[4].why).toMatch(/before the vault's first validated copy \(2026-12-04T18:06:00.000Z\)/);
+  });
+});
+
+describe('memory over the second half of the soak', () => {
+  test('from the first reading at or past half the window to its end, only for a process that was not restarted in between', () => {
+    const at = { start: { w1: 300, w2: 250, lab: 140 }, '+10min': { w1: 350, w2: 260, lab: 150 }, '+30min': { w1: 400, w2: 500, lab: 150 }, '+50min': { w1: 420, w2: 300, lab: 155 }, 'end of window': { w1: 430, w2: 320, lab: 160 } };
+    const pids = { start: { w1: 1, w2: 2, lab: 3 }, '+10min': { w1: 1, w2: 2, lab: 3 }, '+30min': { w1: 1, w2: 2, lab: 3 }, '+50min': { w1: 1, w2: 9, lab: 3 }, 'end of window': { w1: 1, w2: 9, lab: 3 } };
+    expect(memoryTrend(at, pids, 60)).toEqual([
+      { role: 'w1', from: '+30min', startMiB: 400, endMiB: 430 },
+      { role: 'lab', from: '+30min', startMiB: 150, endMiB: 160 },
+    ]);
+    expect(memoryTrend({ start: at.start, 'end of window': at['end of window'] }, pids, 60)).toEqual([]); // no reading at half
   });
 });
 

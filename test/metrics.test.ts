@@ -112,6 +112,16 @@ describeTemporal('the worker process with metrics and encryption, on a real cycl
     expect(find(before, 'ir_close_retries').map((s) => s.value)).toEqual([0]);
     expect(find(before, 'ir_cycle_outcomes', { outcome: 'validated' }).map((s) => s.value)).toEqual([0]);
     expect(find(before, 'ir_newest_good_copy_timestamp_seconds').map((s) => s.value)).toEqual([0]);
+    // The worker's own memory, as the kernel sees the same process (VmRSS) give or take what moved between the reads.
+    const heap = before.filter((s) => s.name === 'ir_worker_heap_used_bytes');
+    const rss = before.filter((s) => s.name === 'ir_worker_resident_bytes');
+    expect(heap).toHaveLength(1);
+    expect(rss).toHaveLength(1);
+    const vmRss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))![1]) * 1024;
+    expect(rss[0].value).toBeGreaterThan(vmRss * 0.5);
+    expect(rss[0].value).toBeLessThan(vmRss * 1.5);
+    expect(heap[0].value).toBeGreaterThan(10 * 1024 * 1024);
+    expect(heap[0].value).toBeLessThan(rss[0].value);
 
     const startedAt = Date.now() / 1000;
     workflowId = `metrics-cycle-${Date.now()}`;

@@ -303,6 +303,8 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
   const alerts = new Map<string, AlertSeen>();
   const hashes = new Map<string, string>();
   const memoryAt: Record<string, Record<string, number>> = {};
+  const pidsAt: Record<string, Record<string, number>> = {}; // which process each reading was (restarts show)
+  const heapAt: Record<string, Record<string, number>> = {}; // workers: lowest V8 heap in use over the 10 min before
   let monitor: PortMonitor | undefined;
   let code = 0;
   // Bounded whatever happens: past the deadline, everything the soak started is stopped and it exits.
@@ -322,11 +324,20 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
     const since = new Date();
     const t0 = Date.now();
     env.mark();
-    const snapshotMemory = (label: string) => {
+    const snapshotMemory = async (label: string) => {
       env.sample();
+      // The floor of the heap's sawtooth (after the collections of the last 10 min): what a leak would raise.
+      const floors = await promQuery('min by (worker) (min_over_time(ir_worker_heap_used_bytes[10m]))');
+      heapAt[label] = Object.fromEntries(floors.map((x) => [x.labels.worker, +(x.value / 1048576).toFixed(0)]));
       memoryAt[label] = Object.fromEntries([...env.samples].map(([role, s]) => [role, +s.last.rssMiB.toFixed(0)]));
+      pidsAt[label] = Object.fromEntries([...env.samples].map(([role, s]) => [role, s.pid]));
     };
-    snapshotMemory('start');
+    // A reading every 10 min (and one at +5 min, once the fleet is warm): a trend, not two points.
+    const memoryMarks = [5, ...Array.from({ length: Math.floor((minutes - 1) / 10) }, (_, i) => (i + 1) * 10)].filter((m) => m < minutes);
+    const snapshotDue = async () => {
+      for (const m of memoryMarks) if (!memoryAt[`+${m}min`] && Date.now() > t0 + m * 60000) await snapshotMemory(`+${m}min`);
+    };
+    await snapshotMemory('start');
     const housekeeping = setInterval(() => void readAlerts(alerts), 15000);
     let nextHash = Date.now() + 5 * 60000;
     for (const p of plan) {
@@ -338,14 +349,16 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
           load.push([new Date().toISOString(), loadavg()[0]]);
           say(`copies: ${hashes.size} files hashed (${h.checked} new); load ${loadavg()[0].toFixed(1)}`);
         }
-        if (!memoryAt['+5min'] && Date.now() > t0 + 5 * 60000) snapshotMemory('+5min');
+        await snapshotDue();
       }
       faults.push(await inject(env, p.kind, seed + faults.length, monitor));
       say(`fault ${faults.length}/${plan.length}: ${JSON.stringify(faults[faults.length - 1])}`);
     }
-    while (Date.now() < t0 + minutes * 60000) await sleep(Math.min(5000, t0 + minutes * 60000 - Date.now()));
-    if (!memoryAt['+5min']) snapshotMemory('+5min');
-    snapshotMemory('end of window');
+    while (Date.now() < t0 + minutes * 60000) {
+      await sleep(Math.min(5000, t0 + minutes * 60000 - Date.now()));
+      await snapshotDue();
+    }
+    await snapshotMemory('end of window');
     load.push([new Date().toISOString(), loadavg()[0]]);
     await env.deleteSchedules();
     say('window over: schedules deleted; runs finishing');
@@ -387,7 +400,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
       alerts: explainAlerts([...alerts.values()], faults, monitor.episodes, runs, endedAt),
       expectedAlerts: expectedAlerts(faults),
       counters,
-      memory: { at: memoryAt, samples: Object.fromEntries([...env.samples].map(([role, s]) => [role, { startMiB: +s.first.rssMiB.toFixed(0), endMiB: +s.last.rssMiB.toFixed(0), peakMiB: +s.peakRssMiB.toFixed(0), restarts: s.restarts }])) },
+      memory: { at: memoryAt, pids: pidsAt, workerHeapFloorMiB: heapAt, samples: Object.fromEntries([...env.samples].map(([role, s]) => [role, { startMiB: +s.first.rssMiB.toFixed(0), endMiB: +s.last.rssMiB.toFixed(0), peakMiB: +s.peakRssMiB.toFixed(0), restarts: s.restarts }])) },
       cpuSeconds,
     };
     const out = resolve(ROOT, String(v.out));
@@ -468,7 +481,7 @@ async function inject(env: FleetEnv, kind: SoakFault, pick: number, monitor: Por
 
 const failedValidation = (cycles: RunFigures[]) => cycles.filter((c) => c.copyEqual === false);
 
-function soakMarkdown(r: any): string {
+export function soakMarkdown(r: any): string {
   const cycles = (r.runs as RunFigures[]).filter((x) => x.type === 'isolatedRecoveryCycle');
   const outcomes = new Map<string, number>();
   for (const c of cycles) outcomes.set(c.outcome ?? c.status, (outcomes.get(c.outcome ?? c.status) ?? 0) + 1);
@@ -480,6 +493,19 @@ function soakMarkdown(r: any): string {
   const loads = (r.machine.load as Array<[string, number]>).map(([, l]) => l);
   const mem = r.memory.samples as Record<string, { startMiB: number; endMiB: number; peakMiB: number; restarts: number }>;
   const at = r.memory.at as Record<string, Record<string, number>>;
+  const pids = (r.memory.pids ?? {}) as Record<string, Record<string, number>>;
+  const labels = Object.keys(at);
+  // A reading taken by another process than the one before it: the role was restarted in between (↻).
+  const cell = (role: string, i: number) => {
+    const v = at[labels[i]][role];
+    if (v === undefined) return '–';
+    const before = i > 0 ? pids[labels[i - 1]]?.[role] : undefined;
+    return before !== undefined && pids[labels[i]]?.[role] !== before ? `↻ ${v}` : String(v);
+  };
+  const trend = memoryTrend(at, pids, Number(r.minutes));
+  const heap = (r.memory.workerHeapFloorMiB ?? {}) as Record<string, Record<string, number>>;
+  const heapTrend = memoryTrend(heap, pids, Number(r.minutes));
+  const heapRoles = [...new Set(Object.values(heap).flatMap((x) => Object.keys(x)))].sort();
   return [
     '# Soak: the fleet for an hour with random faults (issue 19)',
     '',
@@ -493,6 +519,7 @@ function soakMarkdown(r: any): string {
     `- Longest time a gap stayed open beyond its cycle's own window (the monitor reads every lab every second): a reading saw it open **${f2(seenWorst?.seenOpenBeyondSeconds ?? 0)} s** after its cycle closed it${seenWorst ? ` (${seenWorst.vault}, cycle ${seenWorst.cycle ?? 'none'})` : ''}; the first reading that said closed came at most **${f2(worst?.beyondSeconds ?? 0)} s** after${worst ? ` (${worst.vault}, open ${worst.from} → ${worst.to ?? 'end'}, cycle ${worst.cycle ?? 'none'})` : ''} (an upper bound: a lab that does not answer delays it); ${gaps.length} open episodes seen, p95 beyond ${f2(pct(gaps.map((g) => g.beyondSeconds), 95))} s.`,
     `- Vault files changed: **${r.copies.changed.length}** of ${r.copies.files} locked-copy files hashed when first seen and again at the end${r.copies.changed.length ? `: ${r.copies.changed.slice(0, 10).join(', ')}` : ''}.`,
     `- Copies that failed validation: **${failed.length}**${failed.length ? ` (${failed.map((c) => c.workflowId).join(', ')})` : ''}.`,
+    `- Memory over the second half of the window (processes not restarted in it, RSS MiB): ${trend.length ? trend.map((x) => `${x.role} ${x.startMiB}→${x.endMiB}`).join(', ') : 'no reading at its start'}; workers' heap floor: ${heapTrend.length ? heapTrend.map((x) => `${x.role} ${x.startMiB}→${x.endMiB}`).join(', ') : 'no worker lived through it'}; every reading in "Memory" below.`,
     `- Monitor: ${r.monitor.sweeps} sweeps of every lab, slowest ${r.monitor.slowestSweepMs} ms; unanswered readings: ${Object.entries(r.monitor.unreachableReadings).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}.`,
     '',
     '## Faults',
@@ -512,7 +539,20 @@ function soakMarkdown(r: any): string {
     '',
     `| process | ${Object.keys(at).join(' | ')} | peak | restarts | CPU s |`,
     `|---|${Object.keys(at).map(() => '---').join('|')}|---|---|---|`,
-    ...Object.entries(mem).map(([role, m]) => `| ${role} | ${Object.values(at).map((x) => x[role] ?? '–').join(' | ')} | ${m.peakMiB} | ${m.restarts} | ${r.cpuSeconds[role] ?? '–'} |`),
+    ...Object.entries(mem).map(([role, m]) => `| ${role} | ${labels.map((_, i) => cell(role, i)).join(' | ')} | ${m.peakMiB} | ${m.restarts} | ${r.cpuSeconds[role] ?? '–'} |`),
+    '',
+    '↻: restarted (by a fault) since the reading before.',
+    ...(heapRoles.length
+      ? [
+          '',
+          'Workers\' V8 heap in use, the lowest over the 10 min before each reading (MiB, `min_over_time(ir_worker_heap_used_bytes[10m])` from Prometheus): the floor of the collector\'s sawtooth, which a leak raises and a lazy RSS does not.',
+          '',
+          `| worker | ${labels.join(' | ')} |`,
+          `|---|${labels.map(() => '---').join('|')}|`,
+          ...heapRoles.map((role) => `| ${role} | ${labels.map((l, i) => (heap[l]?.[role] === undefined ? '–' : cell(role, i).replace(/\d+$/, String(heap[l][role])))).join(' | ')} |`),
+        ]
+      : []),
+    ...(trend.length ? ['', `Second half of the window, the same process throughout (from ${trend[0].from} to end of window): ${trend.map((x) => `${x.role} ${x.startMiB}→${x.endMiB} (${x.endMiB >= x.startMiB ? '+' : ''}${x.endMiB - x.startMiB})`).join(', ')}.`] : []),
     '',
     '## Gaps open longest beyond their window',
     '',
@@ -524,4 +564,17 @@ function soakMarkdown(r: any): string {
     '',
     ...(cycles.some((c) => c.failure) ? ['## Cycles that failed', '', ...cycles.filter((c) => c.failure).slice(0, 20).map((c) => `- ${c.workflowId}: ${c.failure}`), ''] : []),
   ].join('\n');
+}
+
+
+/** RSS at the first reading of the window's second half and at its end, for each process that lived through it. */
+export function memoryTrend(at: Record<string, Record<string, number>>, pids: Record<string, Record<string, number>>, windowMinutes: number): Array<{ role: string; from: string; startMiB: number; endMiB: number }> {
+  const labels = Object.keys(at);
+  const half = labels.find((l) => /^\+\d+min$/.test(l) && Number(l.slice(1, -3)) >= windowMinutes / 2);
+  const end = 'end of window';
+  if (!half || !at[end]) return [];
+  const span = labels.slice(labels.indexOf(half), labels.indexOf(end) + 1);
+  return Object.keys(at[end])
+    .filter((role) => at[half][role] !== undefined && pids[half]?.[role] !== undefined && span.every((l) => pids[l]?.[role] === pids[half][role]))
+    .map((role) => ({ role, from: half, startMiB: at[half][role], endMiB: at[end][role] }));
 }
