@@ -5,7 +5,7 @@
  * stack's Prometheus), the vaults' schedules, and a sampler of every process's CPU and memory.
  * Import it after IR_STACK_* are set (bench/fleet.ts and test/chaos/soak.ts do).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -117,6 +117,8 @@ export class FleetEnv {
 
   async start(): Promise<void> {
     const { o } = this;
+    // A lab SIGKILLed in the last run may have left immutable files (lab/worm.ts lifts them only when it runs).
+    if (existsSync(this.dirPath)) spawnSync('chattr', ['-R', '-f', '-i', this.dirPath]);
     rmSync(this.dirPath, { recursive: true, force: true });
     mkdirSync(this.dirPath, { recursive: true });
     let temporal: Record<string, unknown>;

@@ -73,6 +73,11 @@ export class RetentionLock {
     this.immutable = new ImmutableAttr(root);
     const now = Date.now();
     this.seal(this.stillLocked(now), 'now');
+    // A lab killed while it held locks lifted nothing: whatever expired since still carries the attribute.
+    const ended = Object.entries(this.state.data.locks)
+      .filter(([rel, until]) => Date.parse(until) <= now && fs.existsSync(this.abs(rel)))
+      .map(([rel]) => this.abs(rel));
+    if (this.immutable.available && ended.length) void this.immutable.clear(ended).catch(() => undefined); // settled() reports a failure
   }
 
   /** Waits until the attribute is on (or off) wherever the locks say; throws chattr's words if it failed. */

@@ -54,6 +54,35 @@ test('a locked file refuses changes through the mount path until its lock expire
   unlinkSync(f);
 });
 
+test('a lock that expired while its lab was down (SIGKILLed: nothing lifted it) is lifted when the lab starts again', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'ir-lab-worm-restart-'));
+  const opts = { dir: d, ports: { switch: 0, sourceDd: 0, vaultDd: 0, control: 0 }, seed: { files: 2, totalBytes: 8 * 1024 }, retention: { minSeconds: 1, maxSeconds: 3600 } };
+  let again: Lab | undefined;
+  try {
+    const first = await startLab(opts);
+    const copies = first.endpoints.vaultDd.copiesMountPath;
+    mkdirSync(join(copies, 'c1'), { recursive: true });
+    const f = join(copies, 'c1', 'left.bin');
+    writeFileSync(f, 'data');
+    utimesSync(f, new Date(Date.now() + 2000), new Date());
+    expect(first.lockOf('c1/left.bin').locked).toBe(true);
+    await first.close(); // lifts every attribute: put back what a killed lab leaves behind
+    execFileSync('chattr', ['+i', f]);
+    await new Promise((r) => setTimeout(r, 2500)); // the lock runs out while no lab runs
+    again = await startLab(opts);
+    const startedAt = Date.now();
+    while (lsattr(f).includes('i')) {
+      if (Date.now() - startedAt > 3000) throw new Error(`the expired lock's attribute is still on 3 s after the lab started: ${lsattr(f)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(again.lockOf('c1/left.bin').locked).toBe(false);
+    unlinkSync(f);
+  } finally {
+    await again?.close();
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('the tamper switch lifts and restores the guard; the report keeps a deleted locked file', async () => {
   const f = lockedFile('long.bin', 600);
   const post = (on: boolean) => fetch(`${lab.endpoints.control}/tamper`, { method: 'POST', body: JSON.stringify({ on }) });
