@@ -142,3 +142,35 @@ export const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
 };
 export const f2 = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(2));
+
+/** The vaults' gap sentinels (long-running, continue-as-new): how long each run's history is, the running ones and all. */
+export interface SentinelHistory {
+  running: number;
+  runs: number;
+  continuedAsNew: number;
+  longestRunningEvents: number;
+  longestEvents: number;
+}
+
+export async function sentinelHistory(client: Client): Promise<SentinelHistory> {
+  const h: SentinelHistory = { running: 0, runs: 0, continuedAsNew: 0, longestRunningEvents: 0, longestEvents: 0 };
+  const running: WorkflowExecutionInfo[] = [];
+  for await (const w of client.workflow.list({ query: "WorkflowType = 'gapSentinel'" })) {
+    h.runs++;
+    if (w.status.name === 'RUNNING') running.push(w);
+    if (w.status.name === 'CONTINUED_AS_NEW') h.continuedAsNew++;
+    h.longestEvents = Math.max(h.longestEvents, w.historyLength);
+  }
+  // The list has a running workflow's length as of its last visibility update: ask each for its own.
+  const lengths = await pool(running, 4, (w) =>
+    client.workflow
+      .getHandle(w.workflowId, w.runId)
+      .describe()
+      .then((d) => d.historyLength)
+      .catch(() => w.historyLength),
+  );
+  h.running = running.length;
+  h.longestRunningEvents = Math.max(0, ...lengths);
+  h.longestEvents = Math.max(h.longestEvents, h.longestRunningEvents);
+  return h;
+}

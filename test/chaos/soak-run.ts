@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FleetEnv, postgresPids } from '../../bench/fleet-env';
-import { collectRuns, countRuns, f2, pct, type RunFigures } from '../../bench/fleet-results';
+import { collectRuns, countRuns, f2, pct, sentinelHistory, type RunFigures, type SentinelHistory } from '../../bench/fleet-results';
 import { PROMETHEUS_URL } from '../../stack/prometheus';
 import { runningPid } from '../../stack/processes';
 import { stack } from '../../stack/run';
@@ -359,6 +359,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
       await snapshotDue();
     }
     await snapshotMemory('end of window');
+    const sentinels = await sentinelHistory(env.client).catch(() => undefined); // while the schedules still run
     load.push([new Date().toISOString(), loadavg()[0]]);
     await env.deleteSchedules();
     say('window over: schedules deleted; runs finishing');
@@ -400,6 +401,7 @@ export async function soak(v: Record<string, string | boolean | undefined>, argv
       alerts: explainAlerts([...alerts.values()], faults, monitor.episodes, runs, endedAt),
       expectedAlerts: expectedAlerts(faults),
       counters,
+      history: { sentinels },
       memory: { at: memoryAt, pids: pidsAt, workerHeapFloorMiB: heapAt, samples: Object.fromEntries([...env.samples].map(([role, s]) => [role, { startMiB: +s.first.rssMiB.toFixed(0), endMiB: +s.last.rssMiB.toFixed(0), peakMiB: +s.peakRssMiB.toFixed(0), restarts: s.restarts }])) },
       cpuSeconds,
     };
@@ -554,6 +556,7 @@ export function soakMarkdown(r: any): string {
       : []),
     ...(trend.length ? ['', `Second half of the window, the same process throughout (from ${trend[0].from} to end of window): ${trend.map((x) => `${x.role} ${x.startMiB}→${x.endMiB} (${x.endMiB >= x.startMiB ? '+' : ''}${x.endMiB - x.startMiB})`).join(', ')}.`] : []),
     '',
+    ...historySection(r),
     '## Gaps open longest beyond their window',
     '',
     '"seen open beyond": the last reading that said open, after the cycle closed the gap; "closed reading beyond": the first reading that said closed (later when the lab was slow to answer).',
@@ -577,4 +580,25 @@ export function memoryTrend(at: Record<string, Record<string, number>>, pids: Re
   return Object.keys(at[end])
     .filter((role) => at[half][role] !== undefined && pids[half]?.[role] !== undefined && span.every((l) => pids[l]?.[role] === pids[half][role]))
     .map((role) => ({ role, from: half, startMiB: at[half][role], endMiB: at[end][role] }));
+}
+
+/** History per run, first half of the window against the second: a cycle's length must not creep up with the hours. */
+function historySection(r: any): string[] {
+  const mid = (Date.parse(r.startedAt) + Date.parse(r.endedAt)) / 2;
+  const runs = r.runs as RunFigures[];
+  const types = [...new Set(runs.map((x) => x.type))];
+  const figures = (xs: RunFigures[]) => (xs.length ? `${xs.length} runs, median ${pct(xs.map((x) => x.historyEvents), 50)}, max ${Math.max(...xs.map((x) => x.historyEvents))}` : 'none');
+  const s = r.history?.sentinels as SentinelHistory | undefined;
+  return [
+    '## History (events per run)',
+    '',
+    '| workflow | started in the first half | started in the second half |',
+    '|---|---|---|',
+    ...types.map((t) => `| ${t} | ${figures(runs.filter((x) => x.type === t && Date.parse(x.startedAt) < mid))} | ${figures(runs.filter((x) => x.type === t && Date.parse(x.startedAt) >= mid))} |`),
+    '',
+    s
+      ? `Gap sentinels (one per vault, long-running, continue-as-new after 200 periods or when the server suggests it) at the end of the window: ${s.running} running, ${s.runs} runs in all (${s.continuedAsNew} continued as new), the longest running history ${s.longestRunningEvents} events, the longest of any run ${s.longestEvents}.`
+      : 'Gap sentinels: not read in this run.',
+    '',
+  ];
 }
