@@ -13,6 +13,8 @@ export const LAB_LINK_UP_SECONDS = 0.3; // the lab switch's own link-up delay: t
 export interface RunFigures {
   type: string;
   workflowId: string;
+  /** The soak starts its own cycles under the vault's cycle id: several runs may share a workflowId. */
+  runId?: string;
   vault: string;
   status: string;
   startedAt: string;
@@ -68,6 +70,7 @@ export async function collectRuns(client: Client, since: Date, opts: { histories
     const f: RunFigures = {
       type: info.type,
       workflowId: info.workflowId,
+      runId: info.runId,
       vault: vaultOf(info),
       status: info.status.name,
       startedAt: info.startTime.toISOString(),
@@ -173,4 +176,16 @@ export async function sentinelHistory(client: Client): Promise<SentinelHistory> 
   h.longestRunningEvents = Math.max(0, ...lengths);
   h.longestEvents = Math.max(h.longestEvents, h.longestRunningEvents);
   return h;
+}
+
+/** closeLink's attempts in one cycle, from its history (the started event records the attempt that ended it). */
+export async function closeLinkAttempts(client: Client, workflowId: string, runId?: string): Promise<number> {
+  const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+  const closeIds = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'closeLink').map((e) => String(e.eventId)));
+  let most = 0;
+  for (const e of events) {
+    const s = e.activityTaskStartedEventAttributes;
+    if (s && closeIds.has(String(s.scheduledEventId))) most = Math.max(most, s.attempt ?? 1);
+  }
+  return most;
 }

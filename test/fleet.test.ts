@@ -11,7 +11,7 @@ import { fleetConfig, writeFleetConfig } from '../bench/fleet-config';
 import { loadConfig } from '../config/load';
 import { planFleet, startGroup, type GroupProcess } from '../lab/fleet';
 import { portOffset } from '../stack/layout';
-import { explainAlerts, FAULTS, gapsBeyondWindow, memoryTrend, planFaults, type FaultRecord } from './chaos/soak-run';
+import { expectedAlerts, explainAlerts, FAULTS, gapsBeyondWindow, memoryTrend, planFaults, type FaultRecord } from './chaos/soak-run';
 import type { RunFigures } from '../bench/fleet-results';
 
 const state = async (control: string) => (await (await fetch(`${control}/state`)).json()) as { vaultPortsDown: boolean };
@@ -153,6 +153,20 @@ describe('alerts the soak raised', () => {
     expect(v.map((x) => x.why !== null)).toEqual([true, false, true, false, true, false, false, true]);
     expect(v[0].why).toMatch(/worker-kill at .* with its gap open/);
     expect(v[4].why).toMatch(/before the vault's first validated copy \(2026-12-04T18:06:00.000Z\)/);
+  });
+});
+
+describe('alerts the soak must have raised', () => {
+  test('IrClosePathRetrying for each vault whose cycle\'s closeLink took more than one attempt, and nothing for a lab kill the cycle rode out', () => {
+    expect(
+      expectedAlerts([
+        { workflowId: 'c1', vault: 'vault-000', attempts: 1 }, // lab killed while replicating: the close went through first time
+        { workflowId: 'c2', vault: 'vault-000', attempts: 4 },
+        { workflowId: 'c3', vault: 'vault-000', attempts: 2 },
+        { workflowId: 'c4', vault: 'vault-007', attempts: 0 }, // history unreadable: no claim
+      ]),
+    ).toEqual([{ name: 'IrClosePathRetrying', vault: 'vault-000', why: 'closeLink took 4 attempts in c2' }]);
+    expect(expectedAlerts([{ workflowId: 'c1', vault: 'vault-000', attempts: 1 }])).toEqual([]);
   });
 });
 
